@@ -1,0 +1,70 @@
+/*
+ * Pieces shared by the three reporters (report_console.c, report_junit.c,
+ * report_json.c): the human-readable text about one test, UTF-8 checking, signal
+ * names and the atomic file write. Internal to the runner, never installed.
+ *
+ * The text functions write raw model strings (names, symbols, captured output) as
+ * they are; each reporter cleans the finished text for its medium (terminal, XML).
+ */
+#ifndef MEMGATE_RUNNER_REPORT_COMMON_H
+#define MEMGATE_RUNNER_REPORT_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "model.h"
+
+#define MG_REPORT_DEFAULT_TRACEBACKS 3
+#define MG_REPORT_DEFAULT_FRAMES 8
+
+/* Length (1-4) of the valid UTF-8 sequence starting at s, or 0 when the bytes there
+ * are not valid UTF-8 (bad lead or continuation byte, overlong form, surrogate, beyond
+ * U+10FFFF, or cut short by the terminating NUL). *cp gets the code point when valid. */
+size_t mg_utf8_seq(const unsigned char *s, unsigned *cp);
+
+/* A heap copy of s in which every invalid UTF-8 byte is replaced by U+FFFD, or NULL
+ * when s is NULL or already valid (then use s itself). */
+char *mg_utf8_fix(const char *s);
+
+/* "SIGSEGV" for 11 and so on; NULL for a number this table does not know. */
+const char *mg_signal_name(int sig);
+
+/* "killed by SIGSEGV (signal 11)", "timed out", "exited with code 3": t->message when
+ * set, else a sentence made from the status, signal and exit code. Heap string. */
+char *mg_report_outcome(const mg_test_result *t);
+
+/* Writes "function (file:line)" with the file's basename; falls back to the
+ * module's basename, then the address, when the source position is unknown. */
+void mg_report_frame(FILE *out, const mg_frame *f);
+
+/* Writes "leak 4.0 KiB > budget 0 B (builtin)" for measured against lim ("<=" when
+ * within, "budget unlimited" when there is none). label is "leak", "growth" or "peak";
+ * bytes says whether the figures are byte sizes or plain counts. */
+void mg_report_limit(FILE *out, const char *label, int64_t measured, const mg_limit *lim,
+                     bool bytes);
+
+/* Writes what broke in t, one item per line, each line starting with indent: broken
+ * limits, assertion failures, the outcome sentence for crash/timeout/error/skip, the
+ * top max_tb tracebacks (max_frames frames each) of every broken limit, and notes on
+ * traced re-runs. 0 for max_tb or max_frames means the default. */
+void mg_report_problem(FILE *out, const mg_test_result *t, const char *indent, size_t max_tb,
+                       size_t max_frames);
+
+/* Writes the full memory report of t: all figures against all three limits with their
+ * sources and origins, allocations, outcome, assertion failures and the top tracebacks
+ * of both the growth and the peak, whether a limit broke or not. */
+void mg_report_full(FILE *out, const mg_test_result *t);
+
+/* One line saying what broke, for JUnit's failure message: the broken limits
+ * ("leak 4.0 KiB > budget 0 B (builtin)"), the first assertion failure, and the top
+ * frame of the first responsible traceback ("at cache_put (cache.c:88)"). Heap string. */
+char *mg_report_headline(const mg_test_result *t);
+
+/* Writes len bytes of data to path atomically: PATH.tmp.PID first, then rename(2),
+ * so readers never see a half-written report. what names the report in errors
+ * ("JSON report"). 0, or -1 with err naming the path and the reason. */
+int mg_report_write_atomic(const char *path, const char *what, const char *data, size_t len,
+                           char *err, size_t errlen);
+
+#endif

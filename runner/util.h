@@ -1,0 +1,31 @@
+/* Small helpers shared by the runner: sizes, strings, errors. */
+#ifndef MEMGATE_RUNNER_UTIL_H
+#define MEMGATE_RUNNER_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Parses a SIZE: "4096", "4KiB", "4 KiB", "8MiB", "1GiB", "1.5 MiB", decimal "4KB",
+ * "2 MB", "1GB", and "B" suffix. Case-insensitive units; surrounding blanks allowed.
+ * Returns 0 and stores bytes, or -1 for anything else (negative, empty, junk, overflow). */
+int mg_parse_size(const char *text, int64_t *bytes);
+
+/* Parses a non-negative integer count ("10"); -1 on junk or overflow. */
+int mg_parse_count(const char *text, int64_t *count);
+
+/* Formats a byte count for people: "0 B", "312 B", "4.0 KiB", "12.5 MiB", "1.00 GiB";
+ * negative values get a '-' sign. Returns buf. */
+char *mg_format_size(int64_t bytes, char *buf, size_t len);
+
+/* strdup that aborts the runner with a message on out-of-memory; NULL stays NULL. */
+char *mg_xstrdup(const char *s);
+void *mg_xcalloc(size_t n, size_t size);
+void *mg_xrealloc(void *p, size_t size);
+/* printf into a new heap string. */
+char *mg_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Writes an error message into err (may be NULL) */
+void mg_set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif
