@@ -11,10 +11,13 @@
  * Lookup order for one address:
  *   1. the per-address cache (open addressing, keyed by the looked-up pc);
  *   2. the declared range that contains pc, which names the module;
- *   3. DWARF: the innermost function scope (a subprogram, or an inlined
+ *   3. the DWARF compilation unit containing pc: libdw's lookup, which relies on
+ *      .debug_aranges, or else an index of the units' own address ranges (clang
+ *      emits no .debug_aranges by default, and libdw 0.188 then finds nothing);
+ *   4. in that unit, the innermost function scope (a subprogram, or an inlined
  *      subroutine) containing pc, named by its C++ linkage name (demangled) or
  *      its source name; when DWARF says nothing, the ELF symbol table;
- *   4. the DWARF line table for file and line.
+ *   5. the unit's line table for file and line.
  * Taking the innermost scope keeps the function consistent with the file and
  * line, which the line table gives for the innermost inlined code too.
  *
@@ -54,10 +57,22 @@ typedef struct sym_str {
 
 /* ---- modules and cache ----------------------------------------------------------- */
 
+/* One address range of a compilation unit, in target-process addresses. */
+typedef struct sym_cu {
+    uint64_t lo, hi; /* [lo, hi) */
+    Dwarf_Die *die;  /* owned by libdwfl, valid as long as the module */
+    Dwarf_Addr bias; /* target address - DWARF address */
+} sym_cu;
+
 typedef struct sym_module {
     const char *path;   /* interned */
     uint64_t bias;      /* dlpi_addr of the module in the target process */
     Dwfl_Module *dwmod; /* NULL when the file could not be loaded */
+    /* Own CU index, built on the first address that libdw's .debug_aranges lookup does
+     * not place (see sym_cu_at). */
+    sym_cu *cus;
+    size_t ncus;
+    bool cus_built;
 } sym_module;
 
 typedef struct sym_range {
@@ -315,6 +330,9 @@ int mg_sym_add_module(mg_symbolizer *s, const char *path, uint64_t bias, uint64_
         s->modules[mod].path = ipath;
         s->modules[mod].bias = bias;
         s->modules[mod].dwmod = sym_report(s, ipath, bias);
+        s->modules[mod].cus = NULL;
+        s->modules[mod].ncus = 0;
+        s->modules[mod].cus_built = false;
         s->nmodules++;
     }
     s->ranges[s->nranges].start = start;
@@ -376,14 +394,66 @@ static const char *sym_die_string(Dwarf_Die *die, unsigned attr_name) {
     return dwarf_formstring(dwarf_attr_integrate(die, attr_name, &attr));
 }
 
-/* Name of the innermost function (possibly inlined) whose code contains pc, from DWARF;
- * NULL when the module has no usable debug information there. */
-static const char *sym_dwarf_function(mg_symbolizer *s, Dwfl_Module *mod, uint64_t pc) {
+static int sym_cu_cmp(const void *a, const void *b) {
+    const sym_cu *x = a, *y = b;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Collects the address ranges of every compilation unit of m, sorted by start. On
+ * allocation failure the index is left partial, which only loses lookups. */
+static void sym_cus_build(sym_module *m) {
+    m->cus_built = true;
+    size_t cap = 0;
     Dwarf_Addr bias = 0;
-    Dwarf_Die *cu = dwfl_module_addrdie(mod, pc, &bias);
-    if (!cu) return NULL;
+    for (Dwarf_Die *cu = NULL; (cu = dwfl_module_nextcu(m->dwmod, cu, &bias)) != NULL;) {
+        Dwarf_Addr base, lo, hi;
+        for (ptrdiff_t off = 0; (off = dwarf_ranges(cu, off, &base, &lo, &hi)) > 0;) {
+            if (lo >= hi) continue;
+            if (m->ncus == cap) {
+                size_t ncap = cap ? cap * 2 : 64;
+                sym_cu *cus = realloc(m->cus, ncap * sizeof *cus);
+                if (!cus) goto done;
+                m->cus = cus;
+                cap = ncap;
+            }
+            m->cus[m->ncus].lo = lo + bias;
+            m->cus[m->ncus].hi = hi + bias;
+            m->cus[m->ncus].die = cu;
+            m->cus[m->ncus].bias = bias;
+            m->ncus++;
+        }
+    }
+done:
+    if (m->ncus > 1) qsort(m->cus, m->ncus, sizeof *m->cus, sym_cu_cmp);
+}
+
+/* The compilation unit whose code contains pc, and its bias; NULL when none. */
+static Dwarf_Die *sym_cu_at(sym_module *m, uint64_t pc, Dwarf_Addr *bias) {
+    Dwarf_Die *cu = dwfl_module_addrdie(m->dwmod, pc, bias);
+    if (cu) return cu;
+    if (!m->cus_built) sym_cus_build(m);
+    /* Last range starting at or below pc, then back over earlier ones in case a wide
+     * range encloses pc (units do not usually nest, so this stops at once). */
+    size_t lo = 0, hi = m->ncus;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->cus[mid].lo <= pc) lo = mid + 1;
+        else hi = mid;
+    }
+    for (size_t i = lo; i-- > 0;) {
+        if (pc < m->cus[i].hi) {
+            *bias = m->cus[i].bias;
+            return m->cus[i].die;
+        }
+    }
+    return NULL;
+}
+
+/* Name of the innermost function (possibly inlined) of compilation unit cu whose code
+ * contains addr (a DWARF address); NULL when DWARF does not name one. */
+static const char *sym_dwarf_function(mg_symbolizer *s, Dwarf_Die *cu, Dwarf_Addr addr) {
     Dwarf_Die *scopes = NULL;
-    int n = dwarf_getscopes(cu, pc - bias, &scopes);
+    int n = dwarf_getscopes(cu, addr, &scopes);
     const char *out = NULL;
     for (int i = 0; i < n; i++) {
         int tag = dwarf_tag(&scopes[i]);
@@ -414,16 +484,15 @@ static const char *sym_elf_function(mg_symbolizer *s, Dwfl_Module *mod, uint64_t
     return sym_function_name(s, name);
 }
 
-/* Interned source path of a line record. libdw leaves a file relative when its line
- * table directory is relative (the compiler was given a relative path); DWARF defines
- * such a directory as relative to the compilation directory, so join the two and the
- * report points at the file wherever it is read from. */
-static const char *sym_line_file(mg_symbolizer *s, Dwfl_Line *line, int *lineno) {
-    const char *file = dwfl_lineinfo(line, NULL, lineno, NULL, NULL, NULL);
+/* Interned source path of a line record of compilation unit cu. libdw leaves a file
+ * relative when its line table directory is relative (the compiler was given a relative
+ * path); DWARF defines such a directory as relative to the compilation directory, so
+ * join the two and the report points at the file wherever it is read from. */
+static const char *sym_line_file(mg_symbolizer *s, Dwarf_Die *cu, Dwarf_Line *line) {
+    const char *file = dwarf_linesrc(line, NULL, NULL);
     if (!file || file[0] == '/') return sym_intern(s, file);
-    Dwarf_Die *cu = dwfl_linecu(line);
     Dwarf_Attribute attr;
-    const char *dir = cu ? dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr)) : NULL;
+    const char *dir = dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr));
     /* A relative compilation directory (from -fdebug-prefix-map, as in distribution
      * packages) gives nothing to anchor the path to. */
     if (!dir || dir[0] != '/') return sym_intern(s, file);
@@ -435,7 +504,7 @@ static const char *sym_line_file(mg_symbolizer *s, Dwfl_Line *line, int *lineno)
     return sym_intern(s, buf);
 }
 
-static const sym_module *sym_module_at(const mg_symbolizer *s, uint64_t pc) {
+static sym_module *sym_module_at(const mg_symbolizer *s, uint64_t pc) {
     for (size_t i = 0; i < s->nranges; i++)
         if (s->ranges[i].start <= pc && pc < s->ranges[i].end)
             return &s->modules[s->ranges[i].module];
@@ -456,16 +525,22 @@ int mg_sym_resolve(mg_symbolizer *s, uint64_t address, int return_address, mg_sy
         return hit->found ? 0 : -1;
     }
 
-    const sym_module *m = sym_module_at(s, pc);
+    sym_module *m = sym_module_at(s, pc);
     if (m) {
         sym.module = m->path;
         if (m->dwmod) {
-            sym.function = sym_dwarf_function(s, m->dwmod, pc);
+            Dwarf_Addr bias = 0;
+            Dwarf_Die *cu = sym_cu_at(m, pc, &bias);
+            if (cu) {
+                sym.function = sym_dwarf_function(s, cu, pc - bias);
+                Dwarf_Line *line = dwarf_getsrc_die(cu, pc - bias);
+                int lineno = 0;
+                if (line && dwarf_lineno(line, &lineno) == 0 && lineno > 0) {
+                    sym.file = sym_line_file(s, cu, line);
+                    if (sym.file) sym.line = (unsigned)lineno;
+                }
+            }
             if (!sym.function) sym.function = sym_elf_function(s, m->dwmod, pc);
-            Dwfl_Line *line = dwfl_module_getsrc(m->dwmod, pc);
-            int lineno = 0;
-            sym.file = line ? sym_line_file(s, line, &lineno) : NULL;
-            if (sym.file) sym.line = lineno > 0 ? (unsigned)lineno : 0;
         }
     }
     bool found = sym.function != NULL;
@@ -499,6 +574,7 @@ void mg_sym_free(mg_symbolizer *s) {
         next = c->next;
         free(c);
     }
+    for (size_t i = 0; i < s->nmodules; i++) free(s->modules[i].cus);
     free(s->strings);
     free(s->cache);
     free(s->ranges);

@@ -25,7 +25,7 @@ typedef struct mg_budget_file mg_budget_file;
  * ("2 MiB") for byte limits, null or "unlimited" for no limit. Unknown keys, wrong
  * types, negative numbers and bad sizes are errors: err gets a message naming the
  * file, the key path and the value, e.g.
- *   budgets.json: tests["cache/*"].leak_bytes: "2 MiX" is not a size (try 4096, 4KiB, 8 MiB)
+ *   budgets.json: tests["cache/..."].leak_bytes: "2 MiX" is not a size (try 4096, 4KiB, 8 MiB)
  * Returns 0, or -1 with err filled. */
 int mg_budgets_load(const char *path, mg_budget_file **out, char *err, size_t errlen);
 void mg_budgets_free(mg_budget_file *bf);

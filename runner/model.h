@@ -40,7 +40,7 @@ const char *mg_source_name(mg_limit_source src);
 typedef struct mg_limit {
     int64_t value;          /* MG_UNLIMITED or >= 0 */
     mg_limit_source source;
-    char *origin;           /* detail, may be NULL: "budgets.json: tests[\"cache/*\"]", "t.c:42" */
+    char *origin;           /* detail, may be NULL: "budgets.json: tests[\"cache/...\"]", "t.c:42" */
 } mg_limit;
 
 typedef struct mg_budget {

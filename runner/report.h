@@ -15,7 +15,7 @@ typedef struct mg_console_opts {
     bool verbose;        /* also show passing tests' figures */
 } mg_console_opts;
 
-/* One line for a finished test, printed while the run goes on:
+/* One line for a finished test, printed while the run goes on (index counts from 1):
  *   "[ 3/12] PASS  suite/test   leak 0 B  growth 0  peak 12.0 KiB   0.01 s" */
 void mg_console_test_line(FILE *out, const mg_test_result *t, size_t index, size_t total,
                           const mg_console_opts *opts);

@@ -28,7 +28,7 @@ size_t mg_utf8_seq(const unsigned char *s, unsigned *cp);
 char *mg_utf8_fix(const char *s);
 
 /* "SIGSEGV" for 11 and so on; NULL for a number this table does not know. */
-const char *mg_signal_name(int sig);
+const char *mg_report_signal_name(int sig);
 
 /* "killed by SIGSEGV (signal 11)", "timed out", "exited with code 3": t->message when
  * set, else a sentence made from the status, signal and exit code. Heap string. */

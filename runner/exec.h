@@ -1,0 +1,48 @@
+/*
+ * Running test binaries under the collector: spawning, the driver protocol, scheduling
+ * (-j), timeouts, re-runs with full stacks, and turning what the children report into
+ * mg_test_result entries (symbolized, suppressions applied, budgets checked).
+ */
+#ifndef MEMGATE_RUNNER_EXEC_H
+#define MEMGATE_RUNNER_EXEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "budgets.h"
+#include "model.h"
+#include "suppress.h"
+
+typedef struct mg_exec_opts {
+    char **binaries;        /* paths; with `exec`, one binary and its arguments in argv */
+    size_t nbinaries;
+    char **argv;            /* argv for a single binary (exec mode), NULL otherwise */
+    unsigned jobs;          /* concurrent test processes, >= 1 */
+    unsigned timeout_ms;    /* per test; 0 = none */
+    const mg_budget_file *budgets;
+    mg_cli_limits cli;
+    const mg_suppressions *supp;
+    const char *library;    /* libmemgate.so to preload */
+    const char *unwind;     /* "fp" or NULL */
+    unsigned max_frames;    /* 0 = default */
+    bool always_trace;      /* capture stacks on the first run */
+    bool no_rerun;          /* never re-run with stacks */
+    const char *const *filters; /* suite/test globs; a test runs if it matches any */
+    size_t nfilters;
+    /* Called when a test's result is final (progress output). */
+    void (*on_result)(const mg_test_result *t, size_t done, size_t known, void *ctx);
+    void *ctx;
+    volatile int *interrupted; /* set asynchronously: stop and keep what finished */
+} mg_exec_opts;
+
+/* Runs every binary; fills run->tests in binary, suite, test (registry) order.
+ * Returns 0, or -1 with err filled for a setup error (nothing could run). */
+int mg_exec(const mg_exec_opts *opts, mg_run *run, char *err, size_t errlen);
+
+/* Decodes a percent-escaped protocol token in place; "-" becomes "". */
+void mg_unescape(char *s);
+
+/* "SIGSEGV", "SIGABRT", ... or "signal N". */
+const char *mg_signal_name(int sig, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,400 @@
+/*
+ * memgate: command-line entry point.
+ *
+ *   memgate run [OPTIONS] BINARY...        run CUnit test binaries, one child per test
+ *   memgate exec [OPTIONS] -- PROG ARGS... measure one program (whole process if it
+ *                                          calls no CUnit runner)
+ *   memgate list BINARY...                 print the suite/test names of binaries
+ *
+ * Exit status: 0 every test passed within budget, 1 a test failed, crashed, timed out
+ * or broke a budget, 2 usage or setup error. 130/143 after SIGINT/SIGTERM, once the
+ * reports for what finished are written.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "budgets.h"
+#include "exec.h"
+#include "memgate/version.h"
+#include "report.h"
+#include "suppress.h"
+#include "util.h"
+
+static volatile int interrupted;
+
+static void on_signal(int sig) { interrupted = sig; }
+
+static void usage(FILE *out) {
+    fputs("usage: memgate run [OPTIONS] BINARY...\n"
+          "       memgate exec [OPTIONS] -- PROGRAM [ARGS...]\n"
+          "       memgate list BINARY...\n"
+          "       memgate --version | --help\n"
+          "\n"
+          "Runs each CUnit test in its own process under an allocation collector and fails\n"
+          "tests that leak, grow their live objects, or peak above their memory budget.\n"
+          "\n"
+          "Budgets (SIZE: 4096, 4KiB, \"8 MiB\", 1GiB, 4KB, 2MB ...; 'unlimited'):\n"
+          "  --leak-bytes SIZE       net bytes a test may leave live (default 0)\n"
+          "  --object-growth N       net live blocks a test may leave (default 0)\n"
+          "  --peak SIZE             peak live bytes during a test (default unlimited)\n"
+          "  --budgets FILE          JSON budgets file (defaults and suite/test globs)\n"
+          "  --suppressions FILE     LeakSanitizer-style leak:PATTERN lines to ignore\n"
+          "Reports:\n"
+          "  --junit PATH            JUnit XML report\n"
+          "  --json PATH             JSON report with diffs and tracebacks\n"
+          "  --color WHEN            auto (default), always, never\n"
+          "  -v, --verbose           show every test's figures and tracebacks of breaches\n"
+          "  -q, --quiet             no per-test lines, only problems and the summary\n"
+          "Running:\n"
+          "  -j, --jobs N            tests run in parallel (default 1)\n"
+          "  --timeout SECONDS       per test, then its process group is killed (default 60; 0 = none)\n"
+          "  -k, --filter GLOB       only tests whose suite/test matches (repeatable)\n"
+          "  --stacks                capture stacks on the first run (default: only on a\n"
+          "                          re-run of a test that broke a budget)\n"
+          "  --no-rerun              never re-run a failing test to name its tracebacks\n"
+          "  --unwind METHOD         libunwind (default) or fp (frame pointers: faster,\n"
+          "                          needs -fno-omit-frame-pointer everywhere)\n"
+          "  --max-frames N          frames per traceback, 1..64 (default 32)\n"
+          "  --library PATH          libmemgate.so to preload (default: next to memgate)\n",
+          out);
+}
+
+/* Finds libmemgate.so.0: $MEMGATE_LIBRARY, else ../lib or ../<libdir> beside the binary. */
+static char *find_library(void) {
+    const char *env = getenv("MEMGATE_LIBRARY");
+    if (env && *env) return mg_xstrdup(env);
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return NULL;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash) return NULL;
+    *slash = '\0';
+    const char *rels[] = {"../lib/libmemgate.so.0", "../" MG_INSTALL_LIBDIR "/libmemgate.so.0",
+                          "libmemgate.so.0"};
+    for (size_t i = 0; i < sizeof rels / sizeof *rels; i++) {
+        char *p = mg_xasprintf("%s/%s", exe, rels[i]);
+        char resolved[PATH_MAX];
+        if (realpath(p, resolved)) {
+            free(p);
+            return mg_xstrdup(resolved);
+        }
+        free(p);
+    }
+    return NULL;
+}
+
+typedef struct progress {
+    mg_console_opts console;
+    bool quiet;
+} progress;
+
+static void on_result(const mg_test_result *t, size_t done, size_t known, void *ctx) {
+    progress *p = ctx;
+    if (p->quiet && (t->status == MG_ST_PASS || t->status == MG_ST_SKIP)) return;
+    mg_console_test_line(stdout, t, done, known, &p->console);
+    fflush(stdout);
+}
+
+static int parse_limit(const char *opt, const char *val, bool size, int64_t *out) {
+    if (!strcmp(val, "unlimited") || !strcmp(val, "none")) {
+        *out = MG_UNLIMITED;
+        return 0;
+    }
+    int rc = size ? mg_parse_size(val, out) : mg_parse_count(val, out);
+    if (rc != 0) {
+        fprintf(stderr, "memgate: %s: '%s' is not %s\n", opt, val,
+                size ? "a size (try 4096, 4KiB, \"8 MiB\", 1GiB or unlimited)"
+                     : "a count (a whole number >= 0, or unlimited)");
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_uint(const char *opt, const char *val, unsigned lo, unsigned hi, unsigned *out) {
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(val, &end, 10);
+    if (errno || end == val || *end || v < lo || v > hi || val[0] == '-') {
+        fprintf(stderr, "memgate: %s: '%s' is not a whole number from %u to %u\n", opt, val, lo, hi);
+        return -1;
+    }
+    *out = (unsigned)v;
+    return 0;
+}
+
+static int check_binary(const char *path) {
+    if (access(path, F_OK) != 0) {
+        fprintf(stderr, "memgate: %s: no such file\n", path);
+        return -1;
+    }
+    if (access(path, X_OK) != 0) {
+        fprintf(stderr, "memgate: %s: not executable\n", path);
+        return -1;
+    }
+    return 0;
+}
+
+enum {
+    OPT_JUNIT = 256, OPT_JSON, OPT_BUDGETS, OPT_LEAK, OPT_GROWTH, OPT_PEAK, OPT_TIMEOUT,
+    OPT_SUPP, OPT_STACKS, OPT_NORERUN, OPT_UNWIND, OPT_FRAMES, OPT_COLOR, OPT_LIBRARY
+};
+
+static const struct option long_opts[] = {
+    {"junit", required_argument, NULL, OPT_JUNIT},
+    {"json", required_argument, NULL, OPT_JSON},
+    {"budgets", required_argument, NULL, OPT_BUDGETS},
+    {"leak-bytes", required_argument, NULL, OPT_LEAK},
+    {"object-growth", required_argument, NULL, OPT_GROWTH},
+    {"peak", required_argument, NULL, OPT_PEAK},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"jobs", required_argument, NULL, 'j'},
+    {"suppressions", required_argument, NULL, OPT_SUPP},
+    {"stacks", no_argument, NULL, OPT_STACKS},
+    {"no-rerun", no_argument, NULL, OPT_NORERUN},
+    {"unwind", required_argument, NULL, OPT_UNWIND},
+    {"max-frames", required_argument, NULL, OPT_FRAMES},
+    {"filter", required_argument, NULL, 'k'},
+    {"color", required_argument, NULL, OPT_COLOR},
+    {"library", required_argument, NULL, OPT_LIBRARY},
+    {"verbose", no_argument, NULL, 'v'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+typedef struct cli {
+    const char *junit, *json, *budgets_path, *supp_path, *library, *unwind, *color;
+    mg_exec_opts ex;
+    const char **filters;
+    size_t nfilters;
+    bool verbose, quiet;
+} cli;
+
+/* Parses options for run/exec. Options may follow the binaries for `run` (GNU
+ * permutation); `exec` stops at the program so its own options stay its own. Returns the
+ * index of the first operand, -1 on error. */
+static int parse_options(int argc, char **argv, cli *o, bool stop_at_operand) {
+    o->ex.jobs = 1;
+    o->ex.timeout_ms = 60000;
+    o->ex.cli.leak_bytes = o->ex.cli.object_growth = o->ex.cli.peak_bytes = MG_LIMIT_UNSET;
+    o->color = "auto";
+    optind = 1;
+    opterr = 0;
+    int c;
+    unsigned u;
+    while ((c = getopt_long(argc, argv, stop_at_operand ? "+j:k:vqh" : "j:k:vqh", long_opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_JUNIT: o->junit = optarg; break;
+        case OPT_JSON: o->json = optarg; break;
+        case OPT_BUDGETS: o->budgets_path = optarg; break;
+        case OPT_SUPP: o->supp_path = optarg; break;
+        case OPT_LEAK:
+            if (parse_limit("--leak-bytes", optarg, true, &o->ex.cli.leak_bytes)) return -1;
+            break;
+        case OPT_GROWTH:
+            if (parse_limit("--object-growth", optarg, false, &o->ex.cli.object_growth)) return -1;
+            break;
+        case OPT_PEAK:
+            if (parse_limit("--peak", optarg, true, &o->ex.cli.peak_bytes)) return -1;
+            break;
+        case OPT_TIMEOUT:
+            if (parse_uint("--timeout", optarg, 0, 86400, &u)) return -1;
+            o->ex.timeout_ms = u * 1000u;
+            break;
+        case 'j':
+            if (parse_uint("--jobs", optarg, 1, 1024, &o->ex.jobs)) return -1;
+            break;
+        case 'k':
+            o->filters = mg_xrealloc(o->filters, (o->nfilters + 1) * sizeof *o->filters);
+            o->filters[o->nfilters++] = optarg;
+            break;
+        case OPT_STACKS: o->ex.always_trace = true; break;
+        case OPT_NORERUN: o->ex.no_rerun = true; break;
+        case OPT_UNWIND:
+            if (strcmp(optarg, "fp") && strcmp(optarg, "libunwind")) {
+                fprintf(stderr, "memgate: --unwind: '%s' is not one of libunwind, fp\n", optarg);
+                return -1;
+            }
+            o->ex.unwind = strcmp(optarg, "fp") == 0 ? "fp" : NULL;
+            break;
+        case OPT_FRAMES:
+            if (parse_uint("--max-frames", optarg, 1, 64, &o->ex.max_frames)) return -1;
+            break;
+        case OPT_COLOR:
+            if (strcmp(optarg, "auto") && strcmp(optarg, "always") && strcmp(optarg, "never")) {
+                fprintf(stderr, "memgate: --color: '%s' is not one of auto, always, never\n", optarg);
+                return -1;
+            }
+            o->color = optarg;
+            break;
+        case OPT_LIBRARY: o->library = optarg; break;
+        case 'v': o->verbose = true; break;
+        case 'q': o->quiet = true; break;
+        case 'h': usage(stdout); exit(0);
+        case '?':
+        default:
+            if (optopt && optopt < 256)
+                fprintf(stderr, "memgate: unknown or incomplete option '-%c'\n", optopt);
+            else
+                fprintf(stderr, "memgate: unknown or incomplete option '%s'\n", argv[optind - 1]);
+            fputs("Try 'memgate --help'.\n", stderr);
+            return -1;
+        }
+    }
+    return optind;
+}
+
+static int write_reports(const cli *o, const mg_run *run) {
+    char err[1024];
+    int rc = 0;
+    if (o->json && mg_report_json_write(run, o->json, err, sizeof err) != 0) {
+        fprintf(stderr, "memgate: %s\n", err);
+        rc = -1;
+    }
+    if (o->junit && mg_report_junit_write(run, o->junit, err, sizeof err) != 0) {
+        fprintf(stderr, "memgate: %s\n", err);
+        rc = -1;
+    }
+    return rc;
+}
+
+static char *iso_now(void) {
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char buf[32];
+    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return mg_xstrdup(buf);
+}
+
+static int cmd_run(int argc, char **argv, bool exec_mode) {
+    cli o = {0};
+    int first = parse_options(argc, argv, &o, exec_mode);
+    if (first < 0) return 2;
+    if (first >= argc) {
+        fprintf(stderr, "memgate: %s\n", exec_mode ? "no program given (memgate exec -- PROGRAM [ARGS...])"
+                                                   : "no test binary given (memgate run [OPTIONS] BINARY...)");
+        return 2;
+    }
+    for (int i = first; i < argc && (!exec_mode || i == first); i++)
+        if (check_binary(argv[i]) != 0) return 2;
+
+    char err[2048];
+    mg_budget_file *bf = NULL;
+    if (o.budgets_path && mg_budgets_load(o.budgets_path, &bf, err, sizeof err) != 0) {
+        fprintf(stderr, "memgate: %s\n", err);
+        return 2;
+    }
+    mg_suppressions *supp = mg_supp_new_builtin();
+    if (o.supp_path && mg_supp_load_file(supp, o.supp_path, err, sizeof err) != 0) {
+        fprintf(stderr, "memgate: %s\n", err);
+        mg_supp_free(supp);
+        mg_budgets_free(bf);
+        return 2;
+    }
+    char *lib = o.library ? mg_xstrdup(o.library) : find_library();
+    if (!lib || access(lib, R_OK) != 0) {
+        fprintf(stderr, "memgate: cannot find libmemgate.so.0%s%s (set MEMGATE_LIBRARY or --library)\n",
+                lib ? " at " : "", lib ? lib : "");
+        free(lib);
+        mg_supp_free(supp);
+        mg_budgets_free(bf);
+        return 2;
+    }
+    /* Relative binary paths keep working for the children; the report shows them as given. */
+    if (o.json && access(o.json, F_OK) == 0 && access(o.json, W_OK) != 0) {
+        fprintf(stderr, "memgate: --json %s: not writable\n", o.json);
+        return 2;
+    }
+
+    progress prog = {0};
+    bool tty = isatty(1);
+    prog.console.color = !strcmp(o.color, "always") || (!strcmp(o.color, "auto") && tty && !getenv("NO_COLOR"));
+    prog.console.max_tracebacks = 3;
+    prog.console.max_frames = 8;
+    prog.console.verbose = o.verbose;
+    prog.quiet = o.quiet;
+
+    o.ex.budgets = bf;
+    o.ex.supp = supp;
+    o.ex.library = lib;
+    o.ex.filters = o.filters;
+    o.ex.nfilters = o.nfilters;
+    o.ex.on_result = on_result;
+    o.ex.ctx = &prog;
+    o.ex.interrupted = &interrupted;
+    if (exec_mode) {
+        o.ex.binaries = &argv[first];
+        o.ex.nbinaries = 1;
+        o.ex.argv = &argv[first];
+    } else {
+        o.ex.binaries = &argv[first];
+        o.ex.nbinaries = (size_t)(argc - first);
+    }
+
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    mg_run run = {0};
+    run.started_at = iso_now();
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    run.hostname = mg_xstrdup(host);
+    int rc = mg_exec(&o.ex, &run, err, sizeof err);
+    if (rc != 0) {
+        fprintf(stderr, "memgate: %s\n", err);
+        rc = 2;
+    } else {
+        mg_console_summary(stdout, &run, &prog.console);
+        if (interrupted)
+            fprintf(stderr, "memgate: interrupted; reports cover the %zu tests that finished\n", run.ntests);
+        if (write_reports(&o, &run) != 0) rc = 2;
+        mg_tally tl;
+        mg_run_tally(&run, &tl);
+        if (rc == 0) {
+            if (tl.total == 0) {
+                fprintf(stderr, "memgate: no test ran%s\n", o.nfilters ? " (no test matched the filter)" : "");
+                rc = 2;
+            } else {
+                rc = tl.pass + tl.skip == tl.total ? 0 : 1;
+            }
+        }
+        if (interrupted) rc = 128 + interrupted;
+    }
+    mg_run_free_contents(&run);
+    mg_supp_free(supp);
+    mg_budgets_free(bf);
+    free(lib);
+    free(o.filters);
+    return rc;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+        printf("memgate %s (report schema %d)\n", MEMGATE_VERSION_STRING, MEMGATE_REPORT_SCHEMA_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1, false);
+    if (!strcmp(cmd, "exec")) return cmd_run(argc - 1, argv + 1, true);
+    fprintf(stderr, "memgate: unknown command '%s'\nTry 'memgate --help'.\n", cmd);
+    return 2;
+}

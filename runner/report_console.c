@@ -1,0 +1,231 @@
+/* Console reporter: one line per finished test, then a short account of every test
+ * that did not pass and the closing "memgate: N passed, N failed" line. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+#include "report_common.h"
+#include "util.h"
+
+/* Output lines shown for a crash, timeout or error, and the width kept of each. */
+#define TAIL_LINES 10
+#define TAIL_WIDTH 200
+/* Width kept of an outcome sentence on a progress line. */
+#define LINE_MESSAGE_WIDTH 100
+
+static const char *status_label(mg_status st) {
+    switch (st) {
+    case MG_ST_PASS: return "PASS";
+    case MG_ST_FAIL: return "FAIL";
+    case MG_ST_CRASH: return "CRASH";
+    case MG_ST_TIMEOUT: return "TIMEOUT";
+    case MG_ST_ERROR: return "ERROR";
+    case MG_ST_SKIP: return "SKIP";
+    }
+    return "?";
+}
+
+static const char *status_color(mg_status st) {
+    switch (st) {
+    case MG_ST_PASS: return "\033[32m";
+    case MG_ST_FAIL: return "\033[31m";
+    case MG_ST_CRASH:
+    case MG_ST_ERROR: return "\033[1;31m";
+    case MG_ST_TIMEOUT: return "\033[35m";
+    case MG_ST_SKIP: return "\033[33m";
+    }
+    return "";
+}
+
+/* The status word padded to a fixed width, coloured when asked (padding stays
+ * outside the escape codes so columns line up either way). */
+static void put_status(FILE *out, mg_status st, bool color) {
+    const char *label = status_label(st);
+    if (color)
+        fprintf(out, "%s%s\033[0m", status_color(st), label);
+    else
+        fputs(label, out);
+    fprintf(out, "%*s", (int)(8 - strlen(label)), "");
+}
+
+/* Writes s for a terminal: invalid UTF-8, control characters (C0, DEL, C1: they could
+ * drive the terminal) become '?'. With one_line, newlines and tabs become spaces and
+ * at most width code points are kept, then "...". Without it, newlines stay. */
+static void put_clean(FILE *out, const char *s, bool one_line, size_t width) {
+    if (!s) return;
+    const unsigned char *p = (const unsigned char *)s;
+    size_t shown = 0;
+    while (*p) {
+        if (one_line && shown >= width) {
+            fputs("...", out);
+            return;
+        }
+        unsigned cp;
+        size_t n = mg_utf8_seq(p, &cp);
+        if (!n) {
+            fputc('?', out);
+            p++;
+        } else if (cp == '\n' || cp == '\t') {
+            fputc(one_line ? ' ' : (int)cp, out);
+            p += n;
+        } else if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F)) {
+            fputc('?', out);
+            p += n;
+        } else {
+            fwrite(p, 1, n, out);
+            p += n;
+        }
+        if (!(n && cp == '\n')) shown++;
+    }
+}
+
+static void put_name(FILE *out, const mg_test_result *t) {
+    put_clean(out, t->suite ? t->suite : "", true, 200);
+    fputc('/', out);
+    put_clean(out, t->name ? t->name : "", true, 200);
+}
+
+static void put_figure(FILE *out, const char *label, int64_t v, const mg_limit *lim, bool broken,
+                       bool bytes) {
+    char a[48], b[48];
+    if (bytes)
+        mg_format_size(v, a, sizeof a);
+    else
+        snprintf(a, sizeof a, "%" PRId64, v);
+    if (!broken || lim->value < 0) {
+        fprintf(out, "  %s %s", label, a);
+        return;
+    }
+    if (bytes)
+        mg_format_size(lim->value, b, sizeof b);
+    else
+        snprintf(b, sizeof b, "%" PRId64, lim->value);
+    /* "4.0 KiB > 4.0 KiB" says nothing: fall back to exact bytes. */
+    if (strcmp(a, b) == 0)
+        fprintf(out, "  %s %" PRId64 " B > %" PRId64 " B", label, v, lim->value);
+    else
+        fprintf(out, "  %s %s > %s", label, a, b);
+}
+
+/* Everything on a progress line after the "[ i/n] " prefix. */
+static void put_line_body(FILE *out, const mg_test_result *t, bool color) {
+    put_status(out, t->status, color);
+    put_name(out, t);
+    if (t->status == MG_ST_PASS || t->status == MG_ST_FAIL) {
+        put_figure(out, "leak", t->leaked_bytes, &t->budget.leak_bytes,
+                   t->violations & MG_VIOL_LEAK, true);
+        put_figure(out, "growth", t->object_growth, &t->budget.object_growth,
+                   t->violations & MG_VIOL_GROWTH, false);
+        put_figure(out, "peak", t->peak_bytes, &t->budget.peak_bytes,
+                   t->violations & MG_VIOL_PEAK, true);
+        if (t->nfailures)
+            fprintf(out, "  %zu assertion%s failed", t->nfailures, t->nfailures == 1 ? "" : "s");
+    } else if (t->status != MG_ST_SKIP || (t->message && t->message[0])) {
+        char *o = mg_report_outcome(t);
+        fputs("  ", out);
+        put_clean(out, o, true, LINE_MESSAGE_WIDTH);
+        free(o);
+    }
+    if (t->status != MG_ST_SKIP) fprintf(out, "  %.2f s", t->duration_s);
+    fputc('\n', out);
+}
+
+static size_t digits(size_t n) {
+    size_t d = 1;
+    while (n >= 10) {
+        n /= 10;
+        d++;
+    }
+    return d;
+}
+
+void mg_console_test_line(FILE *out, const mg_test_result *t, size_t index, size_t total,
+                          const mg_console_opts *opts) {
+    bool color = opts && opts->color;
+    fprintf(out, "[%*zu/%zu] ", (int)digits(total), index, total);
+    put_line_body(out, t, color);
+    fflush(out);
+}
+
+/* The last TAIL_LINES lines of the captured output, each cut to TAIL_WIDTH. */
+static void put_output_tail(FILE *out, const char *output) {
+    if (!output || !output[0]) return;
+    size_t len = strlen(output);
+    while (len && output[len - 1] == '\n') len--; /* a final newline ends no extra line */
+    if (!len) return;
+    size_t lines = 1, start = len;
+    for (size_t i = 0; i < len; i++)
+        if (output[i] == '\n') lines++;
+    size_t seen = 0;
+    while (start > 0) {
+        if (output[start - 1] == '\n' && ++seen == TAIL_LINES) break;
+        start--;
+    }
+    if (lines > TAIL_LINES)
+        fprintf(out, "  output (last %d of %zu lines):\n", TAIL_LINES, lines);
+    else
+        fputs("  output:\n", out);
+    char *copy = mg_xcalloc(len - start + 1, 1);
+    memcpy(copy, output + start, len - start);
+    for (char *line = copy, *next; line; line = next) {
+        next = strchr(line, '\n');
+        if (next) *next++ = '\0';
+        fputs("  | ", out);
+        put_clean(out, line, true, TAIL_WIDTH);
+        fputc('\n', out);
+    }
+    free(copy);
+}
+
+/* The account of one test that did not pass: header, what broke, output tail. */
+static void put_problem(FILE *out, const mg_test_result *t, const mg_console_opts *opts) {
+    fputc('\n', out);
+    put_status(out, t->status, opts->color);
+    put_name(out, t);
+    fputs("  (", out);
+    put_clean(out, t->binary ? t->binary : "?", true, 200);
+    fprintf(out, ", %.2f s)\n", t->duration_s);
+
+    /* Render to memory first so names and symbols pass through put_clean. */
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    if (mem) {
+        mg_report_problem(mem, t, "  ", opts->max_tracebacks, opts->max_frames);
+        if (fclose(mem) == 0 && buf) put_clean(out, buf, false, 0);
+        free(buf);
+    }
+    if (t->status == MG_ST_CRASH || t->status == MG_ST_TIMEOUT || t->status == MG_ST_ERROR)
+        put_output_tail(out, t->output);
+}
+
+void mg_console_summary(FILE *out, const mg_run *run, const mg_console_opts *opts) {
+    mg_console_opts defaults = {false, MG_REPORT_DEFAULT_TRACEBACKS, MG_REPORT_DEFAULT_FRAMES,
+                                false};
+    if (!opts) opts = &defaults;
+    bool listed = false;
+    for (size_t i = 0; i < run->ntests; i++) {
+        const mg_test_result *t = &run->tests[i];
+        if (t->status == MG_ST_PASS || t->status == MG_ST_SKIP) {
+            if (opts->verbose) {
+                if (!listed) fputc('\n', out);
+                put_line_body(out, t, opts->color);
+                listed = true;
+            }
+            continue;
+        }
+        put_problem(out, t, opts);
+    }
+    mg_tally n;
+    mg_run_tally(run, &n);
+    fprintf(out, "\nmemgate: ran %zu test%s in %.2f s\n", n.total, n.total == 1 ? "" : "s",
+            run->duration_s);
+    fprintf(out, "memgate: %zu passed, %zu failed", n.pass, n.fail);
+    if (n.crash) fprintf(out, ", %zu crashed", n.crash);
+    if (n.timeout) fprintf(out, ", %zu timed out", n.timeout);
+    if (n.error) fprintf(out, ", %zu errors", n.error);
+    if (n.skip) fprintf(out, ", %zu skipped", n.skip);
+    fputc('\n', out);
+    fflush(out);
+}

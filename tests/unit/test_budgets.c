@@ -1,0 +1,551 @@
+/* Unit tests of runner/budgets.c: the budgets file, precedence and origins, annotations
+ * and the limit check. Budgets files are written under a private mkdtemp directory. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "budgets.h"
+#include "mgtest.h"
+#include "util.h"
+
+static char tmpdir[64];
+static char path_buf[256];
+
+static void remove_tmpdir(void) {
+    if (!tmpdir[0]) return;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+}
+
+static int make_tmpdir(void) {
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/mg-budgets-XXXXXX");
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        tmpdir[0] = '\0';
+        return -1;
+    }
+    atexit(remove_tmpdir);
+    return 0;
+}
+
+/* Writes text (len bytes, or strlen when len is 0) to a new file in tmpdir and returns
+ * its path (valid until the next call). */
+static const char *write_file_n(const char *text, size_t len) {
+    static unsigned counter;
+    snprintf(path_buf, sizeof path_buf, "%s/budgets%u.json", tmpdir, ++counter);
+    FILE *f = fopen(path_buf, "wb");
+    CU_ASSERT_FATAL(f != NULL);
+    if (!len) len = strlen(text);
+    CU_ASSERT_FATAL(fwrite(text, 1, len, f) == len);
+    fclose(f);
+    return path_buf;
+}
+
+static const char *write_file(const char *text) { return write_file_n(text, 0); }
+
+/* Loads text as a budgets file and expects success. */
+static mg_budget_file *load_ok(const char *text) {
+    const char *path = write_file(text);
+    mg_budget_file *bf = NULL;
+    char err[512] = "";
+    int rc = mg_budgets_load(path, &bf, err, sizeof err);
+    if (rc != 0) fprintf(stderr, "unexpected load error: %s\n", err);
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_PTR_NOT_NULL(bf);
+    return bf;
+}
+
+/* Loads text (len bytes, or strlen when len is 0) and expects failure with exactly the
+ * message "PATH" + want_suffix. */
+static void load_fails(const char *text, size_t len, const char *want_suffix) {
+    const char *path = write_file_n(text, len);
+    char full[600];
+    snprintf(full, sizeof full, "%s%s", path, want_suffix);
+
+    mg_budget_file *bf = (mg_budget_file *)&bf; /* must be reset to NULL */
+    char err[512] = "";
+    CU_ASSERT_EQUAL(mg_budgets_load(path, &bf, err, sizeof err), -1);
+    CU_ASSERT_PTR_NULL(bf);
+    if (strcmp(err, full) != 0) fprintf(stderr, "\n  got:  %s\n  want: %s\n", err, full);
+    CU_ASSERT_STRING_EQUAL(err, full);
+}
+
+/* Asserts one resolved limit: value, source and origin (NULL, or a suffix after the
+ * file's path when origin starts with ':', or an exact string otherwise). */
+static void check_limit(const mg_limit *l, int64_t value, mg_limit_source src,
+                        const char *origin, const char *file) {
+    CU_ASSERT_EQUAL(l->value, value);
+    CU_ASSERT_EQUAL(l->source, src);
+    if (!origin) {
+        CU_ASSERT_PTR_NULL(l->origin);
+        return;
+    }
+    char want[512];
+    if (origin[0] == ':' && file)
+        snprintf(want, sizeof want, "%s%s", file, origin);
+    else
+        snprintf(want, sizeof want, "%s", origin);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(l->origin);
+    if (strcmp(l->origin, want) != 0)
+        fprintf(stderr, "\n  origin got: %s\n  want: %s\n", l->origin, want);
+    CU_ASSERT_STRING_EQUAL(l->origin, want);
+}
+
+static const mg_cli_limits no_cli = {MG_LIMIT_UNSET, MG_LIMIT_UNSET, MG_LIMIT_UNSET};
+
+/* ---- precedence ----------------------------------------------------------------- */
+
+static void test_builtin_defaults(void) {
+    mg_budget b;
+    mg_budgets_resolve(NULL, NULL, "s", "t", &b);
+    check_limit(&b.leak_bytes, 0, MG_SRC_BUILTIN, NULL, NULL);
+    check_limit(&b.object_growth, 0, MG_SRC_BUILTIN, NULL, NULL);
+    check_limit(&b.peak_bytes, MG_UNLIMITED, MG_SRC_BUILTIN, NULL, NULL);
+    mg_budget_free_contents(&b);
+
+    /* An all-unset CLI changes nothing. */
+    mg_budgets_resolve(NULL, &no_cli, "s", "t", &b);
+    check_limit(&b.leak_bytes, 0, MG_SRC_BUILTIN, NULL, NULL);
+    check_limit(&b.peak_bytes, MG_UNLIMITED, MG_SRC_BUILTIN, NULL, NULL);
+    mg_budget_free_contents(&b);
+}
+
+static void test_cli_over_builtin(void) {
+    mg_cli_limits cli = {100, MG_LIMIT_UNSET, 1 << 20};
+    mg_budget b;
+    mg_budgets_resolve(NULL, &cli, "s", "t", &b);
+    check_limit(&b.leak_bytes, 100, MG_SRC_CLI, "--leak-bytes", NULL);
+    check_limit(&b.object_growth, 0, MG_SRC_BUILTIN, NULL, NULL);
+    check_limit(&b.peak_bytes, 1 << 20, MG_SRC_CLI, "--peak", NULL);
+    mg_budget_free_contents(&b);
+
+    cli = (mg_cli_limits){MG_LIMIT_UNSET, 7, MG_UNLIMITED};
+    mg_budgets_resolve(NULL, &cli, "s", "t", &b);
+    check_limit(&b.leak_bytes, 0, MG_SRC_BUILTIN, NULL, NULL);
+    check_limit(&b.object_growth, 7, MG_SRC_CLI, "--object-growth", NULL);
+    check_limit(&b.peak_bytes, MG_UNLIMITED, MG_SRC_CLI, "--peak", NULL);
+    mg_budget_free_contents(&b);
+}
+
+static void test_file_defaults_over_cli(void) {
+    mg_budget_file *bf = load_ok("{\"defaults\": {\"leak_bytes\": \"2 KiB\", \"object_growth\": 3}}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(bf);
+    const char *file = path_buf;
+    mg_cli_limits cli = {100, 5, 4096};
+    mg_budget b;
+    mg_budgets_resolve(bf, &cli, "s", "t", &b);
+    check_limit(&b.leak_bytes, 2048, MG_SRC_FILE_DEFAULTS, ": defaults", file);
+    check_limit(&b.object_growth, 3, MG_SRC_FILE_DEFAULTS, ": defaults", file);
+    check_limit(&b.peak_bytes, 4096, MG_SRC_CLI, "--peak", NULL); /* not in the file */
+    mg_budget_free_contents(&b);
+    mg_budgets_free(bf);
+}
+
+static void test_file_test_over_defaults(void) {
+    mg_budget_file *bf = load_ok(
+        "{ \"defaults\": { \"leak_bytes\": 0, \"object_growth\": 0, \"peak_bytes\": \"64 MiB\" },\n"
+        "  \"tests\": { \"cache/*\": { \"leak_bytes\": \"2 MiB\" },\n"
+        "             \"parser/parse_small\": { \"peak_bytes\": \"1 MiB\" } } }\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(bf);
+    const char *file = path_buf;
+    mg_budget b;
+    mg_budgets_resolve(bf, NULL, "cache", "get", &b);
+    check_limit(&b.leak_bytes, 2 << 20, MG_SRC_FILE_TEST, ": tests[\"cache/*\"]", file);
+    check_limit(&b.object_growth, 0, MG_SRC_FILE_DEFAULTS, ": defaults", file);
+    check_limit(&b.peak_bytes, 64 << 20, MG_SRC_FILE_DEFAULTS, ": defaults", file);
+    mg_budget_free_contents(&b);
+
+    mg_budgets_resolve(bf, NULL, "parser", "parse_small", &b);
+    check_limit(&b.leak_bytes, 0, MG_SRC_FILE_DEFAULTS, ": defaults", file);
+    check_limit(&b.peak_bytes, 1 << 20, MG_SRC_FILE_TEST, ": tests[\"parser/parse_small\"]", file);
+    mg_budget_free_contents(&b);
+
+    /* Not matched by any entry: the glob is not a prefix match. */
+    mg_budgets_resolve(bf, NULL, "parser", "parse_small_2", &b);
+    check_limit(&b.peak_bytes, 64 << 20, MG_SRC_FILE_DEFAULTS, ": defaults", file);
+    mg_budget_free_contents(&b);
+    mg_budgets_resolve(bf, NULL, "cachex", "get", &b);
+    check_limit(&b.leak_bytes, 0, MG_SRC_FILE_DEFAULTS, ": defaults", file);
+    mg_budget_free_contents(&b);
+    mg_budgets_free(bf);
+}
+
+static void test_exact_beats_glob(void) {
+    /* The glob is longer than the exact key and comes first: the exact key still wins. */
+    mg_budget_file *bf = load_ok("{\"tests\": {\"p/*********\": {\"leak_bytes\": 1},\n"
+                                 "            \"p/t\": {\"leak_bytes\": 2},\n"
+                                 "            \"p/?\": {\"leak_bytes\": 3}}}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(bf);
+    const char *file = path_buf;
+    mg_budget b;
+    mg_budgets_resolve(bf, NULL, "p", "t", &b);
+    check_limit(&b.leak_bytes, 2, MG_SRC_FILE_TEST, ": tests[\"p/t\"]", file);
+    mg_budget_free_contents(&b);
+    mg_budgets_resolve(bf, NULL, "p", "u", &b);
+    check_limit(&b.leak_bytes, 1, MG_SRC_FILE_TEST, ": tests[\"p/*********\"]", file);
+    mg_budget_free_contents(&b);
+    mg_budgets_free(bf);
+}
+
+static void test_longest_glob_wins(void) {
+    mg_budget_file *bf = load_ok("{\"tests\": {\"cache/*\": {\"leak_bytes\": 7},\n"
+                                 "            \"*\": {\"leak_bytes\": 1},\n"
+                                 "            \"cache/get*\": {\"leak_bytes\": 10},\n"
+                                 "            \"ca*\": {\"leak_bytes\": 3}}}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(bf);
+    const char *file = path_buf;
+    mg_budget b;
+    mg_budgets_resolve(bf, NULL, "cache", "get_one", &b);
+    check_limit(&b.leak_bytes, 10, MG_SRC_FILE_TEST, ": tests[\"cache/get*\"]", file);
+    mg_budget_free_contents(&b);
+    mg_budgets_resolve(bf, NULL, "cache", "put", &b);
+    check_limit(&b.leak_bytes, 7, MG_SRC_FILE_TEST, ": tests[\"cache/*\"]", file);
+    mg_budget_free_contents(&b);
+    mg_budgets_resolve(bf, NULL, "castle", "x", &b);
+    check_limit(&b.leak_bytes, 3, MG_SRC_FILE_TEST, ": tests[\"ca*\"]", file);
+    mg_budget_free_contents(&b);
+    mg_budgets_resolve(bf, NULL, "other", "x", &b);
+    check_limit(&b.leak_bytes, 1, MG_SRC_FILE_TEST, ": tests[\"*\"]", file);
+    mg_budget_free_contents(&b);
+    mg_budgets_free(bf);
+}
+
+static void test_equal_globs_first_wins(void) {
+    const char *texts[2] = {
+        "{\"tests\": {\"a/*x\": {\"leak_bytes\": 1}, \"a/x*\": {\"leak_bytes\": 2}}}",
+        "{\"tests\": {\"a/x*\": {\"leak_bytes\": 2}, \"a/*x\": {\"leak_bytes\": 1}}}",
+    };
+    const int64_t want[2] = {1, 2};
+    for (int i = 0; i < 2; i++) {
+        mg_budget_file *bf = load_ok(texts[i]);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(bf);
+        mg_budget b;
+        mg_budgets_resolve(bf, NULL, "a", "x", &b);
+        CU_ASSERT_EQUAL(b.leak_bytes.value, want[i]);
+        mg_budget_free_contents(&b);
+        mg_budgets_free(bf);
+    }
+}
+
+static void test_glob_spans_slash(void) {
+    mg_budget_file *bf = load_ok("{\"tests\": {\"*get\": {\"object_growth\": 4},"
+                                 " \"[cd]ache/[!x]ut\": {\"object_growth\": 9}}}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(bf);
+    mg_budget b;
+    mg_budgets_resolve(bf, NULL, "cache", "get", &b);
+    CU_ASSERT_EQUAL(b.object_growth.value, 4);
+    CU_ASSERT_EQUAL(b.object_growth.source, MG_SRC_FILE_TEST);
+    mg_budget_free_contents(&b);
+    mg_budgets_resolve(bf, NULL, "dache", "put", &b);
+    CU_ASSERT_EQUAL(b.object_growth.value, 9);
+    mg_budget_free_contents(&b);
+    mg_budgets_resolve(bf, NULL, "cache", "xut", &b);
+    CU_ASSERT_EQUAL(b.object_growth.source, MG_SRC_BUILTIN);
+    mg_budget_free_contents(&b);
+    mg_budgets_free(bf);
+}
+
+static void test_fields_cascade(void) {
+    /* The exact entry only sets peak_bytes: leak comes from the glob, growth from the
+     * defaults, and the glob's own peak loses to the exact entry. */
+    mg_budget_file *bf = load_ok("{\"defaults\": {\"object_growth\": 2},"
+                                 " \"tests\": {\"s/*\": {\"leak_bytes\": 5, \"peak_bytes\": 6},"
+                                 " \"s/t\": {\"peak_bytes\": \"1 KiB\"}}}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(bf);
+    const char *file = path_buf;
+    mg_cli_limits cli = {11, 12, 13};
+    mg_budget b;
+    mg_budgets_resolve(bf, &cli, "s", "t", &b);
+    check_limit(&b.leak_bytes, 5, MG_SRC_FILE_TEST, ": tests[\"s/*\"]", file);
+    check_limit(&b.object_growth, 2, MG_SRC_FILE_DEFAULTS, ": defaults", file);
+    check_limit(&b.peak_bytes, 1024, MG_SRC_FILE_TEST, ": tests[\"s/t\"]", file);
+    mg_budget_free_contents(&b);
+    mg_budgets_free(bf);
+}
+
+static void test_unlimited_in_file(void) {
+    mg_budget_file *bf = load_ok("{\"defaults\": {\"leak_bytes\": \"unlimited\", \"object_growth\": null,"
+                                 " \"peak_bytes\": \"4 KiB\"},"
+                                 " \"tests\": {\"s/t\": {\"peak_bytes\": null, \"leak_bytes\": 0,"
+                                 " \"object_growth\": \"unlimited\"}}}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(bf);
+    const char *file = path_buf;
+    mg_cli_limits cli = {1, 1, 1};
+    mg_budget b;
+    mg_budgets_resolve(bf, &cli, "s", "u", &b);
+    check_limit(&b.leak_bytes, MG_UNLIMITED, MG_SRC_FILE_DEFAULTS, ": defaults", file);
+    check_limit(&b.object_growth, MG_UNLIMITED, MG_SRC_FILE_DEFAULTS, ": defaults", file);
+    check_limit(&b.peak_bytes, 4096, MG_SRC_FILE_DEFAULTS, ": defaults", file);
+    mg_budget_free_contents(&b);
+    mg_budgets_resolve(bf, &cli, "s", "t", &b);
+    check_limit(&b.leak_bytes, 0, MG_SRC_FILE_TEST, ": tests[\"s/t\"]", file);
+    check_limit(&b.object_growth, MG_UNLIMITED, MG_SRC_FILE_TEST, ": tests[\"s/t\"]", file);
+    check_limit(&b.peak_bytes, MG_UNLIMITED, MG_SRC_FILE_TEST, ": tests[\"s/t\"]", file);
+    mg_budget_free_contents(&b);
+    mg_budgets_free(bf);
+}
+
+static void test_annotation_over_everything(void) {
+    mg_budget_file *bf = load_ok("{\"defaults\": {\"peak_bytes\": 100},"
+                                 " \"tests\": {\"s/t\": {\"leak_bytes\": 5, \"object_growth\": 6}}}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(bf);
+    const char *file = path_buf;
+    mg_budget b;
+    mg_budgets_resolve(bf, NULL, "s", "t", &b);
+    mg_budget_apply_annotation(&b, 4096, MG_LIMIT_UNSET, MG_UNLIMITED, "t.c", 42);
+    check_limit(&b.leak_bytes, 4096, MG_SRC_ANNOTATION, "t.c:42", NULL);
+    check_limit(&b.object_growth, 6, MG_SRC_FILE_TEST, ": tests[\"s/t\"]", file);
+    check_limit(&b.peak_bytes, MG_UNLIMITED, MG_SRC_ANNOTATION, "t.c:42", NULL);
+
+    /* A second annotation replaces the first; 0 is a real limit, not "unset". */
+    mg_budget_apply_annotation(&b, MG_LIMIT_UNSET, 0, 8, "u.c", 7);
+    check_limit(&b.leak_bytes, 4096, MG_SRC_ANNOTATION, "t.c:42", NULL);
+    check_limit(&b.object_growth, 0, MG_SRC_ANNOTATION, "u.c:7", NULL);
+    check_limit(&b.peak_bytes, 8, MG_SRC_ANNOTATION, "u.c:7", NULL);
+
+    /* Other negative values mean "no limit"; no file gives no origin. */
+    mg_budget_apply_annotation(&b, -5, MG_LIMIT_UNSET, MG_LIMIT_UNSET, NULL, 0);
+    check_limit(&b.leak_bytes, MG_UNLIMITED, MG_SRC_ANNOTATION, NULL, NULL);
+    mg_budget_free_contents(&b);
+
+    /* All unset: nothing changes. */
+    mg_budgets_resolve(NULL, NULL, "s", "t", &b);
+    mg_budget_apply_annotation(&b, MG_LIMIT_UNSET, MG_LIMIT_UNSET, MG_LIMIT_UNSET, "t.c", 1);
+    check_limit(&b.leak_bytes, 0, MG_SRC_BUILTIN, NULL, NULL);
+    check_limit(&b.object_growth, 0, MG_SRC_BUILTIN, NULL, NULL);
+    check_limit(&b.peak_bytes, MG_UNLIMITED, MG_SRC_BUILTIN, NULL, NULL);
+    mg_budget_free_contents(&b);
+    mg_budgets_free(bf);
+}
+
+static void test_check_boundaries(void) {
+    mg_budget b;
+    mg_budgets_resolve(NULL, NULL, "s", "t", &b); /* leak 0, growth 0, peak unlimited */
+    CU_ASSERT_EQUAL(mg_budget_check(&b, 0, 0, INT64_MAX), 0);
+    CU_ASSERT_EQUAL(mg_budget_check(&b, 1, 0, 0), MG_VIOL_LEAK);
+    CU_ASSERT_EQUAL(mg_budget_check(&b, 0, 1, 0), MG_VIOL_GROWTH);
+    CU_ASSERT_EQUAL(mg_budget_check(&b, -100, -3, 0), 0); /* freeing more is fine */
+
+    mg_budget_apply_annotation(&b, 4096, 10, 1 << 20, "t.c", 1);
+    CU_ASSERT_EQUAL(mg_budget_check(&b, 4096, 10, 1 << 20), 0);
+    CU_ASSERT_EQUAL(mg_budget_check(&b, 4097, 10, 1 << 20), MG_VIOL_LEAK);
+    CU_ASSERT_EQUAL(mg_budget_check(&b, 4096, 11, 1 << 20), MG_VIOL_GROWTH);
+    CU_ASSERT_EQUAL(mg_budget_check(&b, 4096, 10, (1 << 20) + 1), MG_VIOL_PEAK);
+    CU_ASSERT_EQUAL(mg_budget_check(&b, 4097, 11, (1 << 20) + 1),
+                    MG_VIOL_LEAK | MG_VIOL_GROWTH | MG_VIOL_PEAK);
+
+    mg_budget_apply_annotation(&b, MG_UNLIMITED, MG_UNLIMITED, MG_UNLIMITED, "t.c", 2);
+    CU_ASSERT_EQUAL(mg_budget_check(&b, INT64_MAX, INT64_MAX, INT64_MAX), 0);
+    mg_budget_free_contents(&b);
+}
+
+static void test_copy(void) {
+    mg_budget a, c;
+    mg_budgets_resolve(NULL, NULL, "s", "t", &a);
+    mg_budget_apply_annotation(&a, 1, 2, MG_LIMIT_UNSET, "t.c", 3);
+    mg_budget_copy(&c, &a);
+    CU_ASSERT_EQUAL(c.leak_bytes.value, 1);
+    CU_ASSERT_EQUAL(c.object_growth.source, MG_SRC_ANNOTATION);
+    CU_ASSERT_PTR_NULL(c.peak_bytes.origin);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c.leak_bytes.origin);
+    CU_ASSERT_STRING_EQUAL(c.leak_bytes.origin, "t.c:3");
+    CU_ASSERT_PTR_NOT_EQUAL(c.leak_bytes.origin, a.leak_bytes.origin);
+    mg_budget_free_contents(&a); /* the copy must survive this */
+    CU_ASSERT_STRING_EQUAL(c.object_growth.origin, "t.c:3");
+    mg_budget_free_contents(&c);
+    CU_ASSERT_PTR_NULL(c.leak_bytes.origin);
+}
+
+static void test_load_accepts(void) {
+    mg_budget_file *bf = load_ok("{}");
+    mg_budget b;
+    mg_budgets_resolve(bf, NULL, "s", "t", &b);
+    CU_ASSERT_EQUAL(b.leak_bytes.source, MG_SRC_BUILTIN);
+    mg_budget_free_contents(&b);
+    mg_budgets_free(bf);
+
+    bf = load_ok("{\"$schema\": \"https://example.org/budgets.json\", \"comment\": \"ok\","
+                 " \"defaults\": {}, \"tests\": {}}");
+    mg_budgets_free(bf);
+
+    /* Every SIZE form and big whole numbers. */
+    bf = load_ok("{\"tests\": {\"a/1\": {\"leak_bytes\": \"1.5 MiB\", \"peak_bytes\": \"2GB\"},"
+                 " \"a/2\": {\"leak_bytes\": 4096, \"peak_bytes\": 1e3, \"object_growth\": 1000000}}}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(bf);
+    mg_budgets_resolve(bf, NULL, "a", "1", &b);
+    CU_ASSERT_EQUAL(b.leak_bytes.value, 1572864);
+    CU_ASSERT_EQUAL(b.peak_bytes.value, 2000000000);
+    mg_budget_free_contents(&b);
+    mg_budgets_resolve(bf, NULL, "a", "2", &b);
+    CU_ASSERT_EQUAL(b.leak_bytes.value, 4096);
+    CU_ASSERT_EQUAL(b.peak_bytes.value, 1000);
+    CU_ASSERT_EQUAL(b.object_growth.value, 1000000);
+    mg_budget_free_contents(&b);
+    mg_budgets_free(bf);
+    mg_budgets_free(NULL);
+}
+
+/* ---- errors --------------------------------------------------------------------- */
+
+static void test_error_missing_file(void) {
+    char path[300];
+    snprintf(path, sizeof path, "%s/does-not-exist.json", tmpdir);
+    mg_budget_file *bf = NULL;
+    char err[512];
+    CU_ASSERT_EQUAL(mg_budgets_load(path, &bf, err, sizeof err), -1);
+    CU_ASSERT_PTR_NULL(bf);
+    char want[600];
+    snprintf(want, sizeof want, "%s: cannot open budgets file: No such file or directory", path);
+    CU_ASSERT_STRING_EQUAL(err, want);
+
+    CU_ASSERT_EQUAL(mg_budgets_load(tmpdir, &bf, err, sizeof err), -1);
+    snprintf(want, sizeof want, "%s: cannot read budgets file: Is a directory", tmpdir);
+    CU_ASSERT_STRING_EQUAL(err, want);
+
+    if (geteuid() != 0) { /* root reads anything */
+        const char *p = write_file("{}");
+        CU_ASSERT_EQUAL(chmod(p, 0), 0);
+        CU_ASSERT_EQUAL(mg_budgets_load(p, &bf, err, sizeof err), -1);
+        snprintf(want, sizeof want, "%s: cannot open budgets file: Permission denied", p);
+        CU_ASSERT_STRING_EQUAL(err, want);
+    }
+}
+
+static void test_error_invalid_json(void) {
+    load_fails("", 0, ": the file is empty (expected a JSON object)");
+    load_fails(" \n\t\n", 0, ": the file is empty (expected a JSON object)");
+    load_fails("{\n  \"defaults\": {\"leak_bytes\": 0,}\n}\n", 0,
+               ":2:32: invalid JSON near \"}\"");
+    load_fails("{,}", 0, ":1:2: invalid JSON near \",}\"");
+    load_fails("{\"a\":[1,2x]}", 0, ":1:10: invalid JSON near \"x]}\"");
+    load_fails("{\"defaults\": {\"leak_bytes\": 1x}}", 0, ":1:30: invalid JSON near \"x}}\"");
+    load_fails("{\"a\": \"unterminated}", 0,
+               ":1:7: invalid JSON string (unterminated, or a bad escape) near \"unterminated}\"");
+    load_fails("{\"a\":\n \"b\\q\"}", 0,
+               ":2:4: invalid JSON near \"\\q\"}\""); /* the bad escape itself */
+    load_fails("{\"defaults\": {\"leak_bytes\": 0}", 0,
+               ":1:31: invalid JSON: the document ends too early");
+    load_fails("{} {}", 0, ":1:4: invalid JSON near \"{}\"");
+    load_fails("{\n\n   leak_bytes: 4}", 0, ":3:4: invalid JSON near \"leak_bytes: 4}\"");
+    load_fails("{\"a\": 1}\0{}", 11, ": not a JSON file (it contains a NUL byte)");
+}
+
+static void test_error_structure(void) {
+    load_fails("[]", 0, ": the top level must be an object with \"defaults\" and/or \"tests\", "
+                        "not an array");
+    load_fails("\"x\"", 0, ": the top level must be an object with \"defaults\" and/or \"tests\", "
+                           "not a string");
+    load_fails("{\"default\": {}}", 0,
+               ": unknown top-level key \"default\" (expected \"defaults\" or \"tests\")");
+    load_fails("{\"$schema\": 3}", 0, ": $schema: must be a string, not a number");
+    load_fails("{\"defaults\": {}, \"defaults\": {}}", 0, ": defaults: given twice");
+    load_fails("{\"tests\": {}, \"tests\": {}}", 0, ": tests: given twice");
+    load_fails("{\"defaults\": 0}", 0,
+               ": defaults: must be an object such as {\"leak_bytes\": 0}, not 0");
+    load_fails("{\"tests\": [1]}", 0,
+               ": tests: must be an object mapping \"suite/test\" globs to limits, not an array");
+    load_fails("{\"tests\": {\"a/b\": 5}}", 0,
+               ": tests[\"a/b\"]: must be an object such as {\"leak_bytes\": 0}, not 5");
+    load_fails("{\"tests\": {\"a/b\": \"2 MiB\"}}", 0,
+               ": tests[\"a/b\"]: must be an object such as {\"leak_bytes\": 0}, not \"2 MiB\"");
+    load_fails("{\"tests\": {\"a/b\": {}, \"a/b\": {}}}", 0, ": tests[\"a/b\"]: given twice");
+    load_fails("{\"tests\": {\"cache\": {}}}", 0,
+               ": tests[\"cache\"]: a key must be \"suite/test\" or a glob such as \"suite/*\"");
+    load_fails("{\"tests\": {\"\": {}}}", 0,
+               ": tests[\"\"]: a key must be \"suite/test\" or a glob such as \"suite/*\"");
+}
+
+static void test_error_fields(void) {
+    load_fails("{\"tests\": {\"a/b\": {\"leak\": 1}}}", 0,
+               ": tests[\"a/b\"]: unknown key \"leak\" (expected leak_bytes, object_growth or "
+               "peak_bytes)");
+    load_fails("{\"defaults\": {\"peak\": 1}}", 0,
+               ": defaults: unknown key \"peak\" (expected leak_bytes, object_growth or "
+               "peak_bytes)");
+    load_fails("{\"defaults\": {\"leak_bytes\": 1, \"leak_bytes\": 2}}", 0,
+               ": defaults.leak_bytes: given twice");
+    /* Key paths escape quotes like the JSON they came from. */
+    load_fails("{\"tests\": {\"a/\\\"q\": {\"x\": 1}}}", 0,
+               ": tests[\"a/\\\"q\"]: unknown key \"x\" (expected leak_bytes, object_growth or "
+               "peak_bytes)");
+}
+
+static void test_error_values(void) {
+    load_fails("{\"tests\": {\"cache/*\": {\"leak_bytes\": \"2 MiX\"}}}", 0,
+               ": tests[\"cache/*\"].leak_bytes: \"2 MiX\" is not a size (try 4096, 4KiB, 8 MiB)");
+    load_fails("{\"defaults\": {\"peak_bytes\": \"\"}}", 0,
+               ": defaults.peak_bytes: \"\" is not a size (try 4096, 4KiB, 8 MiB)");
+    load_fails("{\"defaults\": {\"peak_bytes\": \"-1\"}}", 0,
+               ": defaults.peak_bytes: \"-1\" is not a size (try 4096, 4KiB, 8 MiB)");
+    load_fails("{\"defaults\": {\"leak_bytes\": -1}}", 0,
+               ": defaults.leak_bytes: -1 is negative (use null or \"unlimited\" for no limit)");
+    load_fails("{\"tests\": {\"a/b\": {\"object_growth\": -3}}}", 0,
+               ": tests[\"a/b\"].object_growth: -3 is negative (use null or \"unlimited\" for no "
+               "limit)");
+    load_fails("{\"defaults\": {\"object_growth\": 2.5}}", 0,
+               ": defaults.object_growth: 2.5 is not a whole number of objects");
+    load_fails("{\"defaults\": {\"leak_bytes\": 1.5}}", 0,
+               ": defaults.leak_bytes: 1.5 is not a whole number of bytes");
+    load_fails("{\"defaults\": {\"object_growth\": \"10\"}}", 0,
+               ": defaults.object_growth: \"10\" is not a count (use a whole number such as 10, "
+               "or null for no limit)");
+    load_fails("{\"defaults\": {\"peak_bytes\": 1e30}}", 0,
+               ": defaults.peak_bytes: 1e+30 is too large");
+    load_fails("{\"defaults\": {\"leak_bytes\": true}}", 0,
+               ": defaults.leak_bytes: expected a size (4096 or \"4 KiB\") or null, not true");
+    load_fails("{\"defaults\": {\"object_growth\": [1]}}", 0,
+               ": defaults.object_growth: expected a whole number or null, not [1]");
+    load_fails("{\"defaults\": {\"peak_bytes\": \"99999999999 GiB\"}}", 0,
+               ": defaults.peak_bytes: \"99999999999 GiB\" is not a size (try 4096, 4KiB, 8 MiB)");
+    /* Long values are cut in the message. */
+    load_fails("{\"defaults\": {\"peak_bytes\": \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+               "xxxxxxxxxxxxxxxxxxxx\"}}",
+               0,
+               ": defaults.peak_bytes: \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+               "xxxxx... is not a size (try 4096, 4KiB, 8 MiB)");
+}
+
+static void test_error_leaves_nothing(void) {
+    /* A failed load returns NULL and leaks nothing (ASan checks at exit), even after a
+     * part of the file parsed fine; a NULL err buffer is allowed. */
+    const char *p = write_file("{\"tests\": {\"a/*\": {\"leak_bytes\": 1}, \"b/*\": {\"leak_bytes\": \"x\"}}}");
+    mg_budget_file *bf = NULL;
+    CU_ASSERT_EQUAL(mg_budgets_load(p, &bf, NULL, 0), -1);
+    CU_ASSERT_PTR_NULL(bf);
+}
+
+static const mgt_case precedence_cases[] = {
+    {"builtin_defaults", test_builtin_defaults},
+    {"cli_over_builtin", test_cli_over_builtin},
+    {"file_defaults_over_cli", test_file_defaults_over_cli},
+    {"file_test_over_defaults", test_file_test_over_defaults},
+    {"exact_beats_glob", test_exact_beats_glob},
+    {"longest_glob_wins", test_longest_glob_wins},
+    {"equal_globs_first_wins", test_equal_globs_first_wins},
+    {"glob_spans_slash", test_glob_spans_slash},
+    {"fields_cascade", test_fields_cascade},
+    {"unlimited_in_file", test_unlimited_in_file},
+    {"annotation_over_everything", test_annotation_over_everything},
+    {"check_boundaries", test_check_boundaries},
+    {"copy", test_copy},
+    {"load_accepts", test_load_accepts},
+    {NULL, NULL},
+};
+
+static const mgt_case error_cases[] = {
+    {"missing_file", test_error_missing_file},
+    {"invalid_json", test_error_invalid_json},
+    {"structure", test_error_structure},
+    {"fields", test_error_fields},
+    {"values", test_error_values},
+    {"leaves_nothing", test_error_leaves_nothing},
+    {NULL, NULL},
+};
+
+MGT_MAIN(if (make_tmpdir() != 0) return 2;
+         if (mgt_add_suite("budgets", precedence_cases) ||
+             mgt_add_suite("budgets_errors", error_cases))
+             return 2;)

@@ -1,0 +1,1049 @@
+/*
+ * Tests of the three reporters (console, JUnit XML, JSON) over one fixed run that has
+ * every status, a C++ template symbol full of <>&, quotes, non-ASCII and control
+ * characters in a test name, invalid UTF-8 in captured output, an unlimited limit,
+ * growth and peak tracebacks, assertion failures and captured output.
+ *
+ * Golden files: tests/golden/report.{console.txt,junit.xml,json}. The fixture's clock,
+ * host and durations are fixed, so only the memgate version is masked (as @VERSION@).
+ * Regenerate them with
+ *     MG_UPDATE_GOLDEN=1 ./test_report
+ * and REVIEW THE DIFF before committing: a regenerated golden accepts whatever the code
+ * printed, bugs included.
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <ftw.h>
+#include <memgate/version.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "mgtest.h"
+#include "report.h"
+#include "report_common.h"
+#include "util.h"
+
+/* ---- fixture ------------------------------------------------------------------- */
+
+#define BIN_CACHE "./build/tests/test_cache"
+#define BIN_PARSER "./build/tests/test_parser"
+#define CXX_SYMBOL "std::vector<int, std::allocator<int> >::_M_realloc_insert<int const&>"
+/* Quotes, markup characters, non-ASCII (ï, ✓) and two control characters (SOH, ESC). */
+#define ODD_NAME "peaks \"q\" & <t> 'a' na\xC3\xAFve \xE2\x9C\x93 \x01\x1B[31m"
+/* Captured output of the crash: 15 lines, an escape sequence, a carriage return and
+ * invalid UTF-8 (0xFF, 0xFE). */
+#define CRASH_OUTPUT                                                                       \
+    "line 1\nline 2\nline 3\nline 4\nline 5\nline 6\nline 7\nline 8\nline 9\nline 10\n" \
+    "line 11\n\x1B[31mred\x1B[0m text\nbad bytes \xFF\xFE here\r\nline 14\nSegmentation " \
+    "fault at <0x0>\n"
+/* CRASH_OUTPUT as the JSON report stores it: each invalid byte became U+FFFD. */
+#define CRASH_OUTPUT_MENDED                                                                \
+    "line 1\nline 2\nline 3\nline 4\nline 5\nline 6\nline 7\nline 8\nline 9\nline 10\n" \
+    "line 11\n\x1B[31mred\x1B[0m text\nbad bytes \xEF\xBF\xBD\xEF\xBF\xBD here\r\nline "  \
+    "14\nSegmentation fault at <0x0>\n"
+
+static void set_frame(mg_frame *f, const char *fn, const char *file, unsigned line,
+                      const char *module, uint64_t addr) {
+    f->function = mg_xstrdup(fn);
+    f->file = mg_xstrdup(file);
+    f->line = line;
+    f->module = mg_xstrdup(module);
+    f->address = addr;
+}
+
+static void set_entry(mg_entry *e, int64_t size, int64_t size_diff, int64_t count,
+                      int64_t count_diff, size_t nframes) {
+    e->size = size;
+    e->size_diff = size_diff;
+    e->count = count;
+    e->count_diff = count_diff;
+    e->nframes = nframes;
+    e->frames = mg_xcalloc(nframes, sizeof *e->frames);
+}
+
+static void set_limit(mg_limit *l, int64_t value, mg_limit_source src, const char *origin) {
+    l->value = value;
+    l->source = src;
+    l->origin = mg_xstrdup(origin);
+}
+
+static mg_test_result *add_test(mg_run *run, const char *binary, const char *suite,
+                                const char *name, mg_status st, double duration) {
+    run->tests = mg_xrealloc(run->tests, (run->ntests + 1) * sizeof *run->tests);
+    mg_test_result *t = &run->tests[run->ntests++];
+    memset(t, 0, sizeof *t);
+    t->binary = mg_xstrdup(binary);
+    t->suite = mg_xstrdup(suite);
+    t->name = mg_xstrdup(name);
+    t->status = st;
+    t->duration_s = duration;
+    set_limit(&t->budget.leak_bytes, 0, MG_SRC_BUILTIN, NULL);
+    set_limit(&t->budget.object_growth, 0, MG_SRC_BUILTIN, NULL);
+    set_limit(&t->budget.peak_bytes, MG_UNLIMITED, MG_SRC_BUILTIN, NULL);
+    return t;
+}
+
+/* The fixed run every test here reports on. Free with mg_run_free_contents. */
+static void make_run(mg_run *run) {
+    memset(run, 0, sizeof *run);
+    run->started_at = mg_xstrdup("2026-11-21T09:40:00Z");
+    run->hostname = mg_xstrdup("ci-host");
+    run->duration_s = 12.5;
+
+    mg_test_result *t = add_test(run, BIN_CACHE, "core", "alloc_free", MG_ST_PASS, 0.01);
+    t->peak_bytes = 12288;
+    t->allocations = 4;
+
+    /* A budget breach on leak and growth, with more tracebacks and frames than shown. */
+    t = add_test(run, BIN_CACHE, "cache", "grows", MG_ST_FAIL, 0.25);
+    t->leaked_bytes = 4100;
+    t->object_growth = 3;
+    t->peak_bytes = 20000;
+    t->allocations = 12;
+    free(t->budget.leak_bytes.origin);
+    set_limit(&t->budget.leak_bytes, 4096, MG_SRC_FILE_TEST, "budgets.json: tests[\"cache/*\"]");
+    t->budget.object_growth.source = MG_SRC_CLI;
+    set_limit(&t->budget.peak_bytes, 1024 * 1024, MG_SRC_ANNOTATION, "test_cache.c:42");
+    t->violations = MG_VIOL_LEAK | MG_VIOL_GROWTH;
+    t->ndiffs = 4;
+    t->diffs = mg_xcalloc(4, sizeof *t->diffs);
+    set_entry(&t->diffs[0], 4096, 4096, 1, 1, 11);
+    set_frame(&t->diffs[0].frames[0], CXX_SYMBOL, "/usr/include/c++/12/bits/vector.tcc", 512,
+              "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", 0x7f0012345678ull);
+    set_frame(&t->diffs[0].frames[1], "cache_put", "/src/cache.c", 88, BIN_CACHE, 0x401a2b);
+    for (unsigned k = 2; k < 11; k++) {
+        char fn[32];
+        snprintf(fn, sizeof fn, "level_%u", k);
+        set_frame(&t->diffs[0].frames[k], fn, "/src/deep/deep.c", 100 + k, BIN_CACHE, 0x402000 + k);
+    }
+    set_entry(&t->diffs[1], 64, 48, 3, 2, 2);
+    set_frame(&t->diffs[1].frames[0], "??", NULL, 0, "/lib/x86_64-linux-gnu/libfoo.so.1", 0x1234);
+    set_frame(&t->diffs[1].frames[1], "??", NULL, 0, NULL, 0xdeadbeef);
+    set_entry(&t->diffs[2], 8, 8, 1, 1, 1);
+    set_frame(&t->diffs[2].frames[0], "cache_key", "cache.c", 0, BIN_CACHE, 0x401b00);
+    set_entry(&t->diffs[3], 0, -16, 0, -1, 1);
+    set_frame(&t->diffs[3].frames[0], "cache_evict", "/src/cache.c", 120, BIN_CACHE, 0x401c00);
+    t->traced = true;
+    t->message = mg_xstrdup("leak and object growth over budget");
+    t->output = mg_xstrdup("cache: warming up\n");
+
+    /* A peak breach plus assertion failures, under a name full of awkward characters. */
+    t = add_test(run, BIN_CACHE, "cache", ODD_NAME, MG_ST_FAIL, 1.5);
+    t->peak_bytes = 40 * 1024 * 1024;
+    t->allocations = 3;
+    set_limit(&t->budget.peak_bytes, 32 * 1024 * 1024, MG_SRC_FILE_DEFAULTS,
+              "budgets.json: defaults");
+    t->violations = MG_VIOL_PEAK;
+    t->npeak_diffs = 2;
+    t->peak_diffs = mg_xcalloc(2, sizeof *t->peak_diffs);
+    set_entry(&t->peak_diffs[0], 33554432, 33554432, 1, 1, 2);
+    set_frame(&t->peak_diffs[0].frames[0], "big_buffer<char&>", "/src/a&b/buf.c", 7, BIN_CACHE,
+              0x403000);
+    set_frame(&t->peak_diffs[0].frames[1], "test_peaks", "/src/test_cache.c", 55, BIN_CACHE,
+              0x403100);
+    set_entry(&t->peak_diffs[1], 8388608, 8388608, 2, 2, 1);
+    set_frame(&t->peak_diffs[1].frames[0], "scratch", "/src/test_cache.c", 56, BIN_CACHE,
+              0x403200);
+    t->nfailures = 2;
+    t->failures = mg_xcalloc(2, sizeof *t->failures);
+    t->failures[0].file = mg_xstrdup("test_cache.c");
+    t->failures[0].line = 57;
+    t->failures[0].condition = mg_xstrdup("CU_ASSERT_EQUAL(cache_size(c),3)");
+    t->failures[1].file = mg_xstrdup("test_cache.c");
+    t->failures[1].line = 60;
+    t->failures[1].condition = mg_xstrdup("x < y && \"quoted\" != 'c'");
+    t->traced = true;
+    t->rerun_mismatch = true;
+
+    t = add_test(run, BIN_PARSER, "parser", "segv", MG_ST_CRASH, 0.03);
+    t->signal = 11;
+    t->allocations = 1;
+    t->output = mg_xstrdup(CRASH_OUTPUT);
+
+    t = add_test(run, BIN_PARSER, "parser", "hangs", MG_ST_TIMEOUT, 10.0);
+    t->message = mg_xstrdup("timed out after 10.0 s");
+
+    t = add_test(run, BIN_CACHE, "cache", "bad_exit", MG_ST_ERROR, 0.02);
+    t->exit_code = 3;
+    t->message = mg_xstrdup("exited with code 3 outside a test");
+    t->output = mg_xstrdup("fatal: cannot open db\n");
+
+    t = add_test(run, BIN_PARSER, "parser", "inactive", MG_ST_SKIP, 0);
+    t->message = mg_xstrdup("inactive test");
+
+    /* The same suite name in another binary: a separate JUnit testsuite. Unlimited
+     * leak, and a growth entry within budget (shown in the full report only). */
+    t = add_test(run, BIN_PARSER, "cache", "other_binary", MG_ST_PASS, 0.125);
+    set_limit(&t->budget.leak_bytes, MG_UNLIMITED, MG_SRC_ANNOTATION, "test_parser.c:10");
+    t->leaked_bytes = 100;
+    t->object_growth = 0;
+    t->peak_bytes = 300;
+    t->allocations = 2;
+    t->ndiffs = 1;
+    t->diffs = mg_xcalloc(1, sizeof *t->diffs);
+    set_entry(&t->diffs[0], 100, 100, 1, 1, 1);
+    set_frame(&t->diffs[0].frames[0], "intern", "/src/parser.c", 9, BIN_PARSER, 0x405000);
+}
+
+/* ---- files and temporary directory ---------------------------------------------- */
+
+static char tmpdir[512];
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static void remove_tmpdir(void) {
+    if (tmpdir[0]) nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A path inside this run's private temporary directory (made on first use). */
+static char *tmp_path(const char *name) {
+    if (!tmpdir[0]) {
+        const char *base = getenv("TMPDIR");
+        snprintf(tmpdir, sizeof tmpdir, "%s/mg-report-XXXXXX", base && *base ? base : "/tmp");
+        if (!mkdtemp(tmpdir)) {
+            perror("mkdtemp");
+            exit(2);
+        }
+        atexit(remove_tmpdir);
+    }
+    return mg_xasprintf("%s/%s", tmpdir, name);
+}
+
+/* The whole file as a NUL-terminated string, or NULL. */
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = NULL;
+    size_t cap = 0, n = 0, got;
+    do {
+        if (cap - n < 4096) buf = mg_xrealloc(buf, cap = cap * 2 + 8192);
+        got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+    } while (got > 0);
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+static int spit(const char *path, const char *text) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    size_t len = strlen(text);
+    int rc = fwrite(text, 1, len, f) == len ? 0 : -1;
+    return fclose(f) == 0 ? rc : -1;
+}
+
+static size_t count_of(const char *hay, const char *needle) {
+    size_t n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle)) n++;
+    return n;
+}
+
+/* Replaces every occurrence of from by to in s (a heap string); returns the new one. */
+static char *replace_all(char *s, const char *from, const char *to) {
+    size_t n = count_of(s, from), fl = strlen(from), tl = strlen(to);
+    if (!n) return s;
+    char *out = mg_xcalloc(strlen(s) + n * tl + 1, 1), *o = out;
+    for (const char *p = s, *q; ; p = q + fl) {
+        q = strstr(p, from);
+        size_t k = q ? (size_t)(q - p) : strlen(p);
+        memcpy(o, p, k);
+        o += k;
+        if (!q) break;
+        memcpy(o, to, tl);
+        o += tl;
+    }
+    free(s);
+    return out;
+}
+
+/* Writes the fixed run with each reporter; heap strings owned by the caller. */
+static char *render_json(const mg_run *run) {
+    char err[512] = "", *path = tmp_path("report.json");
+    int rc = mg_report_json_write(run, path, err, sizeof err);
+    CU_ASSERT_EQUAL(rc, 0);
+    if (rc) fprintf(stderr, "json write: %s\n", err);
+    char *text = slurp(path);
+    free(path);
+    return text;
+}
+
+static char *render_junit(const mg_run *run) {
+    char err[512] = "", *path = tmp_path("report.xml");
+    int rc = mg_report_junit_write(run, path, err, sizeof err);
+    CU_ASSERT_EQUAL(rc, 0);
+    if (rc) fprintf(stderr, "junit write: %s\n", err);
+    char *text = slurp(path);
+    free(path);
+    return text;
+}
+
+/* The progress lines of every test, then the summary, as a person sees them. */
+static char *render_console(const mg_run *run, bool color) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    mg_console_opts opts = {color, 3, 8, false};
+    for (size_t i = 0; i < run->ntests; i++)
+        mg_console_test_line(out, &run->tests[i], i + 1, run->ntests, &opts);
+    mg_console_summary(out, run, &opts);
+    fclose(out);
+    return buf;
+}
+
+/* ---- golden files ---------------------------------------------------------------- */
+
+/* Compares actual with tests/golden/NAME, or rewrites the golden file when
+ * MG_UPDATE_GOLDEN=1 (review the result!). On a mismatch the actual text is saved
+ * beside the build as NAME.actual and the first differing line is printed. */
+static void check_golden(const char *name, const char *actual) {
+    char *path = mg_xasprintf("%s/tests/golden/%s", MG_SOURCE_DIR, name);
+    const char *update = getenv("MG_UPDATE_GOLDEN");
+    if (update && strcmp(update, "1") == 0) {
+        CU_ASSERT_EQUAL(spit(path, actual), 0);
+        fprintf(stderr, "\nupdated %s: review the diff before committing\n", path);
+        free(path);
+        return;
+    }
+    char *expected = slurp(path);
+    if (!expected) {
+        fprintf(stderr, "\nmissing golden file %s (MG_UPDATE_GOLDEN=1 creates it)\n", path);
+        CU_FAIL("golden file missing");
+        free(path);
+        return;
+    }
+    if (strcmp(expected, actual) != 0) {
+        char *saved = mg_xasprintf("%s/tests/%s.actual", MG_BINARY_DIR, name);
+        spit(saved, actual);
+        size_t line = 1;
+        const char *e = expected, *a = actual;
+        while (*e && *e == *a) {
+            if (*e == '\n') line++;
+            e++, a++;
+        }
+        while (e > expected && e[-1] != '\n') e--, a--;
+        fprintf(stderr, "\n%s differs at line %zu\n  expected: %.*s\n  actual:   %.*s\n"
+                "  (actual output saved to %s)\n", path, line, (int)strcspn(e, "\n"), e,
+                (int)strcspn(a, "\n"), a, saved);
+        CU_FAIL("output differs from the golden file");
+        free(saved);
+    }
+    free(expected);
+    free(path);
+}
+
+static void test_golden_console(void) {
+    mg_run run;
+    make_run(&run);
+    char *text = render_console(&run, false);
+    check_golden("report.console.txt", text);
+    free(text);
+    mg_run_free_contents(&run);
+}
+
+static void test_golden_junit(void) {
+    mg_run run;
+    make_run(&run);
+    char *text = render_junit(&run);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    check_golden("report.junit.xml", text);
+    free(text);
+    mg_run_free_contents(&run);
+}
+
+static void test_golden_json(void) {
+    mg_run run;
+    make_run(&run);
+    char *text = render_json(&run);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    /* The version changes with every release; the golden file holds a placeholder. */
+    text = replace_all(text, "\"" MEMGATE_VERSION_STRING "\"", "\"@VERSION@\"");
+    check_golden("report.json", text);
+    free(text);
+    mg_run_free_contents(&run);
+}
+
+/* ---- JSON ---------------------------------------------------------------------- */
+
+static bool same_str(const char *a, const char *b) {
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Describes the first difference between two runs into buf; false when equal. */
+static bool run_differs(const mg_run *a, const mg_run *b, char *buf, size_t len) {
+#define DIFF(cond, ...)                                                                    \
+    do {                                                                                   \
+        if (cond) {                                                                        \
+            snprintf(buf, len, __VA_ARGS__);                                               \
+            return true;                                                                   \
+        }                                                                                  \
+    } while (0)
+    DIFF(!same_str(a->started_at, b->started_at), "started_at");
+    DIFF(!same_str(a->hostname, b->hostname), "hostname");
+    DIFF(a->duration_s != b->duration_s, "duration_s");
+    DIFF(a->ntests != b->ntests, "ntests %zu vs %zu", a->ntests, b->ntests);
+    for (size_t i = 0; i < a->ntests; i++) {
+        const mg_test_result *x = &a->tests[i], *y = &b->tests[i];
+        DIFF(!same_str(x->binary, y->binary), "tests[%zu].binary", i);
+        DIFF(!same_str(x->suite, y->suite), "tests[%zu].suite", i);
+        DIFF(!same_str(x->name, y->name), "tests[%zu].name", i);
+        DIFF(x->status != y->status, "tests[%zu].status", i);
+        DIFF(x->leaked_bytes != y->leaked_bytes, "tests[%zu].leaked_bytes", i);
+        DIFF(x->object_growth != y->object_growth, "tests[%zu].object_growth", i);
+        DIFF(x->peak_bytes != y->peak_bytes, "tests[%zu].peak_bytes", i);
+        DIFF(x->allocations != y->allocations, "tests[%zu].allocations", i);
+        const mg_limit *lx[] = {&x->budget.leak_bytes, &x->budget.object_growth,
+                                &x->budget.peak_bytes};
+        const mg_limit *ly[] = {&y->budget.leak_bytes, &y->budget.object_growth,
+                                &y->budget.peak_bytes};
+        for (int k = 0; k < 3; k++) {
+            DIFF(lx[k]->value != ly[k]->value, "tests[%zu].budget[%d].value", i, k);
+            DIFF(lx[k]->source != ly[k]->source, "tests[%zu].budget[%d].source", i, k);
+            DIFF(!same_str(lx[k]->origin, ly[k]->origin), "tests[%zu].budget[%d].origin", i, k);
+        }
+        DIFF(x->violations != y->violations, "tests[%zu].violations", i);
+        for (int which = 0; which < 2; which++) {
+            const mg_entry *ex = which ? x->peak_diffs : x->diffs;
+            const mg_entry *ey = which ? y->peak_diffs : y->diffs;
+            size_t nx = which ? x->npeak_diffs : x->ndiffs, ny = which ? y->npeak_diffs : y->ndiffs;
+            const char *what = which ? "peak_diffs" : "diffs";
+            DIFF(nx != ny, "tests[%zu].%s count", i, what);
+            for (size_t e = 0; e < nx; e++) {
+                DIFF(ex[e].size != ey[e].size || ex[e].size_diff != ey[e].size_diff ||
+                         ex[e].count != ey[e].count || ex[e].count_diff != ey[e].count_diff,
+                     "tests[%zu].%s[%zu] figures", i, what, e);
+                DIFF(ex[e].nframes != ey[e].nframes, "tests[%zu].%s[%zu].nframes", i, what, e);
+                for (size_t f = 0; f < ex[e].nframes; f++) {
+                    const mg_frame *fx = &ex[e].frames[f], *fy = &ey[e].frames[f];
+                    DIFF(!same_str(fx->function, fy->function) || !same_str(fx->file, fy->file) ||
+                             fx->line != fy->line || !same_str(fx->module, fy->module) ||
+                             fx->address != fy->address,
+                         "tests[%zu].%s[%zu].frames[%zu]", i, what, e, f);
+                }
+            }
+        }
+        DIFF(x->nfailures != y->nfailures, "tests[%zu].nfailures", i);
+        for (size_t f = 0; f < x->nfailures; f++)
+            DIFF(!same_str(x->failures[f].file, y->failures[f].file) ||
+                     x->failures[f].line != y->failures[f].line ||
+                     !same_str(x->failures[f].condition, y->failures[f].condition),
+                 "tests[%zu].failures[%zu]", i, f);
+        DIFF(!same_str(x->message, y->message), "tests[%zu].message", i);
+        DIFF(x->signal != y->signal, "tests[%zu].signal", i);
+        DIFF(x->exit_code != y->exit_code, "tests[%zu].exit_code", i);
+        DIFF(x->duration_s != y->duration_s, "tests[%zu].duration_s", i);
+        DIFF(x->traced != y->traced, "tests[%zu].traced", i);
+        DIFF(x->rerun_mismatch != y->rerun_mismatch, "tests[%zu].rerun_mismatch", i);
+        DIFF(!same_str(x->output, y->output), "tests[%zu].output", i);
+    }
+    return false;
+#undef DIFF
+}
+
+static void test_json_roundtrip(void) {
+    mg_run run, back;
+    char err[512] = "", diff[256] = "";
+    make_run(&run);
+    char *path = tmp_path("roundtrip.json");
+    CU_ASSERT_EQUAL_FATAL(mg_report_json_write(&run, path, err, sizeof err), 0);
+    int rc = mg_report_json_read(path, &back, err, sizeof err);
+    if (rc) fprintf(stderr, "\nread: %s\n", err);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+
+    /* JSON text is UTF-8: the crash output's invalid bytes come back as U+FFFD. */
+    free(run.tests[3].output);
+    run.tests[3].output = mg_xstrdup(CRASH_OUTPUT_MENDED);
+    bool differs = run_differs(&run, &back, diff, sizeof diff);
+    if (differs) fprintf(stderr, "\nround trip changed %s\n", diff);
+    CU_ASSERT_FALSE(differs);
+
+    /* Writing what was read gives the same document, byte for byte. */
+    char *again = tmp_path("roundtrip2.json");
+    CU_ASSERT_EQUAL(mg_report_json_write(&back, again, err, sizeof err), 0);
+    char *t1 = slurp(path), *t2 = slurp(again);
+    CU_ASSERT_PTR_NOT_NULL(t1);
+    CU_ASSERT_PTR_NOT_NULL(t2);
+    CU_ASSERT(t1 && t2 && strcmp(t1, t2) == 0);
+
+    /* The comparison itself must notice a change. */
+    back.tests[1].diffs[0].frames[0].line++;
+    CU_ASSERT_TRUE(run_differs(&run, &back, diff, sizeof diff));
+
+    free(t1);
+    free(t2);
+    free(again);
+    free(path);
+    mg_run_free_contents(&back);
+    mg_run_free_contents(&run);
+}
+
+static const cJSON *item(const cJSON *obj, const char *key) {
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!it) fprintf(stderr, "\nmissing JSON member \"%s\"\n", key);
+    return it;
+}
+
+static void test_json_fields(void) {
+    mg_run run;
+    make_run(&run);
+    char *text = render_json(&run);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    cJSON *doc = cJSON_Parse(text);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+
+    CU_ASSERT(cJSON_IsNumber(item(doc, "schema_version")) &&
+              item(doc, "schema_version")->valuedouble == MEMGATE_REPORT_SCHEMA_VERSION);
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(item(doc, "tool")), "memgate");
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(item(doc, "version")), MEMGATE_VERSION_STRING);
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(item(doc, "started_at")), "2026-11-21T09:40:00Z");
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(item(doc, "hostname")), "ci-host");
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetNumberValue(item(doc, "duration_s")), 12.5, 1e-12);
+    const cJSON *sum = item(doc, "summary");
+    CU_ASSERT(cJSON_IsObject(sum));
+    static const char *keys[] = {"total", "pass", "fail", "crash", "timeout", "error", "skip"};
+    static const double want[] = {8, 2, 2, 1, 1, 1, 1};
+    for (int i = 0; i < 7; i++)
+        CU_ASSERT_DOUBLE_EQUAL(cJSON_GetNumberValue(item(sum, keys[i])), want[i], 0);
+
+    const cJSON *tests = item(doc, "tests");
+    CU_ASSERT_FATAL(cJSON_IsArray(tests) && cJSON_GetArraySize(tests) == 8);
+    static const char *strs[] = {"suite", "name", "binary", "status"};
+    static const char *nums[] = {"leaked_bytes", "object_growth", "peak_bytes", "allocations",
+                                 "exit_code",    "duration_s"};
+    static const char *arrs[] = {"violations", "diffs", "peak_diffs", "failures"};
+    const cJSON *t;
+    cJSON_ArrayForEach(t, tests) {
+        for (int i = 0; i < 4; i++) CU_ASSERT(cJSON_IsString(item(t, strs[i])));
+        for (int i = 0; i < 6; i++) CU_ASSERT(cJSON_IsNumber(item(t, nums[i])));
+        for (int i = 0; i < 4; i++) CU_ASSERT(cJSON_IsArray(item(t, arrs[i])));
+        CU_ASSERT(cJSON_IsBool(item(t, "traced")));
+        CU_ASSERT(cJSON_IsBool(item(t, "rerun_mismatch")));
+        const cJSON *msg = item(t, "message"), *out = item(t, "output"), *sig = item(t, "signal");
+        CU_ASSERT(cJSON_IsString(msg) || cJSON_IsNull(msg));
+        CU_ASSERT(cJSON_IsString(out) || cJSON_IsNull(out));
+        CU_ASSERT(cJSON_IsObject(sig) || cJSON_IsNull(sig));
+        const cJSON *b = item(t, "budget");
+        static const char *lims[] = {"leak_bytes", "object_growth", "peak_bytes"};
+        for (int i = 0; i < 3; i++) {
+            const cJSON *l = item(b, lims[i]);
+            CU_ASSERT(cJSON_IsNumber(item(l, "value")) || cJSON_IsNull(item(l, "value")));
+            CU_ASSERT(cJSON_IsString(item(l, "source")));
+            CU_ASSERT(cJSON_IsString(item(l, "origin")) || cJSON_IsNull(item(l, "origin")));
+        }
+    }
+
+    const cJSON *pass = cJSON_GetArrayItem(tests, 0);
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(item(pass, "status")), "pass");
+    CU_ASSERT(cJSON_IsNull(item(item(item(pass, "budget"), "peak_bytes"), "value")));
+    CU_ASSERT_STRING_EQUAL(
+        cJSON_GetStringValue(item(item(item(pass, "budget"), "peak_bytes"), "source")), "builtin");
+    CU_ASSERT(cJSON_IsNull(item(pass, "signal")));
+    CU_ASSERT(cJSON_IsNull(item(pass, "message")));
+
+    const cJSON *grows = cJSON_GetArrayItem(tests, 1);
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(item(grows, "status")), "fail");
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetNumberValue(item(grows, "leaked_bytes")), 4100, 0);
+    const cJSON *leak = item(item(grows, "budget"), "leak_bytes");
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetNumberValue(item(leak, "value")), 4096, 0);
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(item(leak, "source")), "file-test");
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(item(leak, "origin")),
+                           "budgets.json: tests[\"cache/*\"]");
+    const cJSON *viol = item(grows, "violations");
+    CU_ASSERT_EQUAL(cJSON_GetArraySize(viol), 2);
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetArrayItem(viol, 0)), "leak_bytes");
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetArrayItem(viol, 1)), "object_growth");
+    const cJSON *d0 = cJSON_GetArrayItem(item(grows, "diffs"), 0);
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetNumberValue(item(d0, "size_diff")), 4096, 0);
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetNumberValue(item(d0, "count_diff")), 1, 0);
+    const cJSON *tb = item(d0, "traceback");
+    CU_ASSERT_EQUAL(cJSON_GetArraySize(tb), 11);
+    const cJSON *f0 = cJSON_GetArrayItem(tb, 0);
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(item(f0, "function")), CXX_SYMBOL);
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(item(f0, "file")),
+                           "/usr/include/c++/12/bits/vector.tcc");
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetNumberValue(item(f0, "line")), 512, 0);
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(item(f0, "module")),
+                           "/usr/lib/x86_64-linux-gnu/libstdc++.so.6");
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(item(f0, "address")), "0x7f0012345678");
+    const cJSON *unknown = cJSON_GetArrayItem(item(cJSON_GetArrayItem(item(grows, "diffs"), 1),
+                                                   "traceback"), 1);
+    CU_ASSERT(cJSON_IsNull(item(unknown, "file")) && cJSON_IsNull(item(unknown, "module")));
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(item(unknown, "address")), "0xdeadbeef");
+    CU_ASSERT(cJSON_IsTrue(item(grows, "traced")));
+
+    const cJSON *odd = cJSON_GetArrayItem(tests, 2);
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(item(odd, "name")), ODD_NAME);
+    CU_ASSERT_EQUAL(cJSON_GetArraySize(item(odd, "peak_diffs")), 2);
+    const cJSON *fail0 = cJSON_GetArrayItem(item(odd, "failures"), 0);
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(item(fail0, "file")), "test_cache.c");
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetNumberValue(item(fail0, "line")), 57, 0);
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(item(fail0, "condition")),
+                           "CU_ASSERT_EQUAL(cache_size(c),3)");
+    CU_ASSERT(cJSON_IsTrue(item(odd, "rerun_mismatch")));
+    /* Control characters travel as \u escapes, never raw. */
+    CU_ASSERT_PTR_NULL(strchr(text, '\x01'));
+    CU_ASSERT_PTR_NULL(strchr(text, '\x1B'));
+    CU_ASSERT_PTR_NULL(strchr(text, '\xFF'));
+
+    const cJSON *crash = cJSON_GetArrayItem(tests, 3);
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(item(crash, "status")), "crash");
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(item(item(crash, "signal"), "name")), "SIGSEGV");
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetNumberValue(item(item(crash, "signal"), "number")), 11, 0);
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(item(crash, "output")), CRASH_OUTPUT_MENDED);
+
+    const cJSON *error = cJSON_GetArrayItem(tests, 5);
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetNumberValue(item(error, "exit_code")), 3, 0);
+    const cJSON *other = cJSON_GetArrayItem(tests, 7);
+    CU_ASSERT(cJSON_IsNull(item(item(item(other, "budget"), "leak_bytes"), "value")));
+
+    cJSON_Delete(doc);
+    free(text);
+    mg_run_free_contents(&run);
+}
+
+/* Reading bad_text must fail with an error naming the file and containing every
+ * string in want (NULL-terminated). */
+static void expect_read_error(const char *bad_text, const char *want1, const char *want2) {
+    char *path = tmp_path("bad.json");
+    CU_ASSERT_EQUAL_FATAL(spit(path, bad_text), 0);
+    mg_run run;
+    char err[512] = "";
+    int rc = mg_report_json_read(path, &run, err, sizeof err);
+    CU_ASSERT_EQUAL(rc, -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, path));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, want1));
+    if (want2) CU_ASSERT_PTR_NOT_NULL(strstr(err, want2));
+    if (rc != -1 || !strstr(err, want1) || (want2 && !strstr(err, want2)))
+        fprintf(stderr, "\nfor %s\n  got: %s\n", bad_text, err);
+    CU_ASSERT_PTR_NULL(run.tests); /* nothing half-read is left behind */
+    CU_ASSERT_EQUAL(run.ntests, 0);
+    if (rc == 0) mg_run_free_contents(&run);
+    free(path);
+}
+
+#define DOC_HEAD "{\"schema_version\": 1, \"tool\": \"memgate\", \"tests\": ["
+#define LIMIT "{\"value\": 0, \"source\": \"builtin\", \"origin\": null}"
+#define BUDGET "{\"leak_bytes\": " LIMIT ", \"object_growth\": " LIMIT ", \"peak_bytes\": " LIMIT "}"
+#define TEST_HEAD "{\"suite\": \"s\", \"name\": \"t\", \"leaked_bytes\": 0, \"object_growth\": 0, "
+
+static void test_json_read_errors(void) {
+    char err[512] = "";
+    mg_run run;
+    char *missing = tmp_path("does-not-exist.json");
+    CU_ASSERT_EQUAL(mg_report_json_read(missing, &run, err, sizeof err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, missing));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, strerror(ENOENT)));
+    free(missing);
+
+    expect_read_error("", "empty", NULL);
+    expect_read_error("{\n  \"tool\": \"memgate\",\n  oops\n}", "line 3", "not valid JSON");
+    expect_read_error("{\"tool\": \"memgate\"} trailing", "not valid JSON", NULL);
+    expect_read_error("[1, 2]", "not a memgate report", NULL);
+    expect_read_error("{\"tool\": \"other\", \"schema_version\": 1, \"tests\": []}",
+                      "not a memgate report", NULL);
+    expect_read_error("{\"tool\": \"memgate\", \"schema_version\": 99, \"tests\": []}",
+                      "schema_version", "newer");
+    expect_read_error("{\"tool\": \"memgate\", \"schema_version\": 1}", "tests", "missing");
+    expect_read_error(DOC_HEAD "{\"suite\": \"s\"}]}", "tests[0].name", "missing");
+    expect_read_error(DOC_HEAD TEST_HEAD "\"status\": \"weird\", \"peak_bytes\": 0, \"budget\": "
+                      BUDGET "}]}", "tests[0].status", "expected pass");
+    expect_read_error(DOC_HEAD TEST_HEAD "\"status\": \"pass\", \"peak_bytes\": \"big\", "
+                      "\"budget\": " BUDGET "}]}", "tests[0].peak_bytes", "integer");
+    expect_read_error(DOC_HEAD TEST_HEAD "\"status\": \"pass\", \"peak_bytes\": 1.5, "
+                      "\"budget\": " BUDGET "}]}", "tests[0].peak_bytes", "integer");
+    expect_read_error(DOC_HEAD TEST_HEAD "\"status\": \"pass\", \"peak_bytes\": 0, \"budget\": "
+                      "{\"leak_bytes\": {\"value\": -5, \"source\": \"cli\"}}}]}",
+                      "tests[0].budget.leak_bytes.value", "out of range");
+    expect_read_error(DOC_HEAD TEST_HEAD "\"status\": \"pass\", \"peak_bytes\": 0, \"budget\": "
+                      "{\"leak_bytes\": {\"value\": 5, \"source\": \"moon\"}}}]}",
+                      "tests[0].budget.leak_bytes.source", "unknown source");
+    expect_read_error(DOC_HEAD TEST_HEAD "\"status\": \"pass\", \"peak_bytes\": 0, \"budget\": "
+                      BUDGET ", \"violations\": [\"leak\"]}]}", "tests[0].violations", "leak_bytes");
+    expect_read_error(DOC_HEAD TEST_HEAD "\"status\": \"pass\", \"peak_bytes\": 0, \"budget\": "
+                      BUDGET ", \"diffs\": [{\"size\": 1, \"size_diff\": 1, \"count\": 1, "
+                      "\"count_diff\": 1, \"traceback\": [{\"address\": \"12\"}]}]}]}",
+                      "tests[0].diffs[0].traceback[0].address", "0x");
+    expect_read_error(DOC_HEAD TEST_HEAD "\"status\": \"pass\", \"peak_bytes\": 0, \"budget\": "
+                      BUDGET ", \"traced\": 1}]}", "tests[0].traced", "true or false");
+
+    /* A minimal valid document is accepted; absent optional members take defaults. */
+    char *path = tmp_path("minimal.json");
+    CU_ASSERT_EQUAL_FATAL(spit(path, DOC_HEAD TEST_HEAD "\"status\": \"skip\", \"peak_bytes\": 0, "
+                                     "\"budget\": " BUDGET "}]}"), 0);
+    int rc = mg_report_json_read(path, &run, err, sizeof err);
+    if (rc) fprintf(stderr, "\nminimal: %s\n", err);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    CU_ASSERT_EQUAL(run.ntests, 1);
+    CU_ASSERT_EQUAL(run.tests[0].status, MG_ST_SKIP);
+    CU_ASSERT_PTR_NULL(run.tests[0].binary);
+    CU_ASSERT_PTR_NULL(run.hostname);
+    mg_run_free_contents(&run);
+    free(path);
+}
+
+/* No PATH.tmp.* file may stay behind in dir. */
+static void assert_no_tmp_left(const char *dir, const char *base) {
+    char *cmd = mg_xasprintf("ls -a '%s' | grep -q '^%s\\.tmp\\.'", dir, base);
+    CU_ASSERT_NOT_EQUAL(system(cmd), 0);
+    free(cmd);
+}
+
+static void test_write_errors(void) {
+    mg_run run;
+    make_run(&run);
+    char err[512];
+
+    /* A directory that does not exist. */
+    char *nodir = tmp_path("no/such/dir/report.json");
+    err[0] = '\0';
+    CU_ASSERT_EQUAL(mg_report_json_write(&run, nodir, err, sizeof err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, nodir));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "JSON report"));
+    err[0] = '\0';
+    CU_ASSERT_EQUAL(mg_report_junit_write(&run, nodir, err, sizeof err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, nodir));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "JUnit report"));
+
+    /* The target is a directory: the temporary file is written, the rename fails, and
+     * the temporary file must not be left behind. */
+    char *dir = tmp_path("is-a-dir");
+    CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0755), 0);
+    err[0] = '\0';
+    CU_ASSERT_EQUAL(mg_report_json_write(&run, dir, err, sizeof err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, dir));
+    CU_ASSERT_EQUAL(mg_report_junit_write(&run, dir, err, sizeof err), -1);
+    assert_no_tmp_left(tmpdir, "is-a-dir");
+
+    /* A successful write replaces an old report and leaves no temporary file. */
+    char *path = tmp_path("replace.json");
+    CU_ASSERT_EQUAL(spit(path, "old"), 0);
+    CU_ASSERT_EQUAL(mg_report_json_write(&run, path, err, sizeof err), 0);
+    char *text = slurp(path);
+    CU_ASSERT(text && strncmp(text, "{", 1) == 0);
+    assert_no_tmp_left(tmpdir, "replace.json");
+
+    free(text);
+    free(path);
+    free(dir);
+    free(nodir);
+    mg_run_free_contents(&run);
+}
+
+/* ---- JUnit --------------------------------------------------------------------- */
+
+/* Runs xmllint against schema; true when the document validates. */
+static bool xmllint_validates(const char *schema, const char *xml) {
+    char *log = tmp_path("xmllint.log");
+    char *cmd = mg_xasprintf("xmllint --noout --schema '%s' '%s' >'%s' 2>&1", schema, xml, log);
+    int rc = system(cmd);
+    int code = rc == -1 || !WIFEXITED(rc) ? -1 : WEXITSTATUS(rc);
+    if (code != 0) {
+        char *msg = slurp(log);
+        if (code == 127)
+            fprintf(stderr, "\nxmllint not found: install libxml2-utils (Debian) to run this test\n");
+        fprintf(stderr, "\nxmllint exit %d:\n%s\n", code, msg ? msg : "");
+        free(msg);
+    }
+    free(cmd);
+    free(log);
+    return code == 0;
+}
+
+static void test_junit_schema(void) {
+    mg_run run;
+    make_run(&run);
+    char err[512] = "", *path = tmp_path("schema.xml");
+    CU_ASSERT_EQUAL_FATAL(mg_report_junit_write(&run, path, err, sizeof err), 0);
+    char *vendored = mg_xasprintf("%s/tests/golden/junit-10.xsd", MG_SOURCE_DIR);
+    CU_ASSERT_TRUE(xmllint_validates(vendored, path));
+
+    /* Beside a checkout of the project, also check against the shared original and
+     * that the vendored copy has not drifted from it. */
+    char *shared = mg_xasprintf("%s/../shared/schemas/junit-10.xsd", MG_SOURCE_DIR);
+    if (access(shared, R_OK) == 0) {
+        CU_ASSERT_TRUE(xmllint_validates(shared, path));
+        char *a = slurp(shared), *b = slurp(vendored);
+        CU_ASSERT(a && b && strcmp(a, b) == 0);
+        free(a);
+        free(b);
+    }
+
+    /* The validator must reject what the schema forbids, or this test proves nothing. */
+    char *bad = tmp_path("bad.xml");
+    CU_ASSERT_EQUAL(spit(bad, "<?xml version=\"1.0\"?><testsuites><testsuite name=\"s\" "
+                              "tests=\"1\" failures=\"0\" errors=\"0\"><testcase name=\"t\" "
+                              "file=\"t.c\"/></testsuite></testsuites>\n"), 0);
+    fprintf(stderr, "\n(the next xmllint failure is expected)");
+    CU_ASSERT_FALSE(xmllint_validates(vendored, bad));
+
+    /* An empty run is a valid document too. */
+    mg_run empty = {0};
+    CU_ASSERT_EQUAL(mg_report_junit_write(&empty, path, err, sizeof err), 0);
+    CU_ASSERT_TRUE(xmllint_validates(vendored, path));
+
+    free(bad);
+    free(shared);
+    free(vendored);
+    free(path);
+    mg_run_free_contents(&run);
+}
+
+static void test_junit_content(void) {
+    mg_run run;
+    make_run(&run);
+    char *x = render_junit(&run);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+
+    /* Structure: a testsuite per (binary, suite) in first-appearance order. */
+    CU_ASSERT_EQUAL(count_of(x, "<testsuite "), 4);
+    const char *s1 = strstr(x, "<testsuite name=\"core\""),
+               *s2 = strstr(x, "<testsuite name=\"cache\""),
+               *s3 = strstr(x, "<testsuite name=\"parser\""),
+               *s4 = s2 ? strstr(s2 + 1, "<testsuite name=\"cache\"") : NULL;
+    CU_ASSERT(s1 && s2 && s3 && s4 && s1 < s2 && s2 < s3 && s3 < s4);
+    CU_ASSERT_PTR_NOT_NULL(strstr(x, "<testsuite name=\"cache\" tests=\"3\" failures=\"2\" "
+                                     "errors=\"1\" skipped=\"0\" time=\"1.770\" "
+                                     "timestamp=\"2026-11-21T09:40:00Z\" hostname=\"ci-host\" "
+                                     "file=\"" BIN_CACHE "\">"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(x, "<testsuites name=\"memgate\" tests=\"8\" failures=\"2\" "
+                                     "errors=\"3\" time=\"12.500\">"));
+    CU_ASSERT_EQUAL(count_of(x, "<testcase "), 8);
+    CU_ASSERT_EQUAL(count_of(x, "<failure "), 2);
+    CU_ASSERT_EQUAL(count_of(x, "<error "), 3);
+    CU_ASSERT_EQUAL(count_of(x, "<skipped "), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(x, "<testcase classname=\"cache\" name=\"grows\" time=\"0.250\">"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(x, "type=\"crash\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(x, "type=\"timeout\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(x, "<skipped message=\"inactive test\"/>"));
+
+    /* The failure message: what broke, measured vs budget, and the top frame. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(x, "<failure message=\"leak 4.0 KiB (4100 B) &gt; budget "
+                                     "4.0 KiB (4096 B) (file-test: budgets.json: "
+                                     "tests[&quot;cache/*&quot;]); growth 3 &gt; budget 0 (cli) at "
+                                     "std::vector&lt;int, std::allocator&lt;int&gt; "
+                                     "&gt;::_M_realloc_insert&lt;int const&amp;&gt; "
+                                     "(vector.tcc:512)\" type=\"memory-budget\">"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(x, "message=\"peak 40.0 MiB &gt; budget 32.0 MiB"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(x, "type=\"error\">exited with code 3 outside a test"));
+
+    /* Escaping: no raw markup from names or symbols, no control characters, no invalid
+     * UTF-8; quotes escaped in attributes; carriage returns kept as references. */
+    CU_ASSERT_PTR_NULL(strstr(x, "vector<int"));
+    CU_ASSERT_PTR_NULL(strstr(x, "<t>"));
+    CU_ASSERT_PTR_NULL(strstr(x, "<0x0>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(x, "big_buffer&lt;char&amp;&gt; (buf.c:7)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(x, "name=\"peaks &quot;q&quot; &amp; &lt;t&gt; &apos;a&apos; "
+                                     "na\xC3\xAFve \xE2\x9C\x93 \xEF\xBF\xBD\xEF\xBF\xBD[31m\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(x, "bad bytes \xEF\xBF\xBD\xEF\xBF\xBD here&#13;\n"));
+    for (const unsigned char *p = (const unsigned char *)x; *p; p++) {
+        if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0xFF || *p == 0xFE) {
+            CU_FAIL("raw control character or invalid byte in the JUnit XML");
+            break;
+        }
+    }
+
+    /* The full memory report goes to system-out, captured output to system-err. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(x, "<system-out>cache/grows (" BIN_CACHE ")\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(x, "peak 19.5 KiB &lt;= budget 1.0 MiB (annotation: "
+                                     "test_cache.c:42)\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(x, "leak 100 B, budget unlimited (annotation: test_parser.c:10)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(x, "<system-err>cache: warming up\n</system-err>"));
+    CU_ASSERT_PTR_NULL(strstr(x, " file=\"t"));  /* no testcase@file */
+    CU_ASSERT_PTR_NULL(strstr(x, " line="));     /* no testcase@line */
+
+    free(x);
+    mg_run_free_contents(&run);
+}
+
+/* Long captured output keeps only its tail, cut at a character boundary. */
+static void test_junit_long_output(void) {
+    mg_run run = {0};
+    mg_test_result *t = add_test(&run, BIN_CACHE, "s", "chatty", MG_ST_CRASH, 1);
+    t->signal = 6;
+    size_t n = 100 * 1024;
+    t->output = mg_xcalloc(n + 1, 1);
+    for (size_t i = 0; i + 3 <= n; i += 3) memcpy(t->output + i, "\xE2\x9C\x93", 3); /* check marks */
+    memcpy(t->output + n - 4, "END\n", 4);
+    char *x = render_junit(&run);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    CU_ASSERT_PTR_NOT_NULL(strstr(x, "bytes of earlier output omitted]"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(x, "END\n</system-err>"));
+    CU_ASSERT(strlen(x) < 80 * 1024);
+    CU_ASSERT_PTR_NULL(strstr(x, "\xEF\xBF\xBD")); /* no character was split */
+    CU_ASSERT_PTR_NOT_NULL(strstr(x, "message=\"killed by SIGABRT (signal 6)\" type=\"crash\""));
+    free(x);
+    mg_run_free_contents(&run);
+}
+
+/* ---- console ------------------------------------------------------------------- */
+
+static char *line_of(const mg_test_result *t, size_t index, size_t total, bool color) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    mg_console_opts opts = {color, 3, 8, false};
+    mg_console_test_line(out, t, index, total, &opts);
+    fclose(out);
+    return buf;
+}
+
+static void expect_line(const mg_test_result *t, size_t index, size_t total, bool color,
+                        const char *want) {
+    char *got = line_of(t, index, total, color);
+    CU_ASSERT_STRING_EQUAL(got, want);
+    if (strcmp(got, want) != 0) fprintf(stderr, "\n  want: %s  got:  %s", want, got);
+    free(got);
+}
+
+static void test_console_line(void) {
+    mg_run run;
+    make_run(&run);
+    expect_line(&run.tests[0], 3, 12, false,
+                "[ 3/12] PASS    core/alloc_free  leak 0 B  growth 0  peak 12.0 KiB  0.01 s\n");
+    expect_line(&run.tests[1], 2, 8, false,
+                "[2/8] FAIL    cache/grows  leak 4100 B > 4096 B  growth 3 > 0  peak 19.5 KiB  "
+                "0.25 s\n");
+    expect_line(&run.tests[2], 3, 8, false,
+                "[3/8] FAIL    cache/peaks \"q\" & <t> 'a' na\xC3\xAFve \xE2\x9C\x93 ??[31m  "
+                "leak 0 B  growth 0  peak 40.0 MiB > 32.0 MiB  2 assertions failed  1.50 s\n");
+    expect_line(&run.tests[3], 4, 8, false,
+                "[4/8] CRASH   parser/segv  killed by SIGSEGV (signal 11)  0.03 s\n");
+    expect_line(&run.tests[4], 5, 8, false,
+                "[5/8] TIMEOUT parser/hangs  timed out after 10.0 s  10.00 s\n");
+    expect_line(&run.tests[6], 7, 8, false, "[7/8] SKIP    parser/inactive  inactive test\n");
+    expect_line(&run.tests[0], 1, 8, true,
+                "[1/8] \033[32mPASS\033[0m    core/alloc_free  leak 0 B  growth 0  peak 12.0 KiB"
+                "  0.01 s\n");
+    char *c = line_of(&run.tests[1], 2, 8, true);
+    CU_ASSERT_PTR_NOT_NULL(strstr(c, "\033[31mFAIL\033[0m"));
+    free(c);
+    mg_run_free_contents(&run);
+}
+
+static char *summary_of(const mg_run *run, const mg_console_opts *opts) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    mg_console_summary(out, run, opts);
+    fclose(out);
+    return buf;
+}
+
+static void test_console_summary(void) {
+    mg_run run;
+    make_run(&run);
+    mg_console_opts opts = {false, 3, 8, false};
+    char *s = summary_of(&run, &opts);
+
+    /* The closing line, exactly, and last. */
+    const char *last = "memgate: 2 passed, 2 failed, 1 crashed, 1 timed out, 1 errors, 1 skipped\n";
+    size_t sl = strlen(s), ll = strlen(last);
+    CU_ASSERT(sl >= ll && strcmp(s + sl - ll, last) == 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "memgate: ran 8 tests in 12.50 s\n"));
+    CU_ASSERT_PTR_NULL(strchr(s, '\033'));
+
+    /* What broke, measured vs budget with its source; tracebacks innermost first. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "  leak 4.0 KiB (4100 B) > budget 4.0 KiB (4096 B) "
+                                     "(file-test: budgets.json: tests[\"cache/*\"])\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "  growth 3 > budget 0 (cli)\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "  peak 40.0 MiB > budget 32.0 MiB (file-defaults: "
+                                     "budgets.json: defaults)\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "  tracebacks of the growth (top 3 of 4):\n"
+                                     "    +4.0 KiB in 1 block\n"
+                                     "      " CXX_SYMBOL " (vector.tcc:512)\n"
+                                     "      cache_put (cache.c:88)\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "      level_7 (deep.c:107)\n      ... 3 more frames\n"));
+    CU_ASSERT_PTR_NULL(strstr(s, "level_8"));   /* max_frames */
+    CU_ASSERT_PTR_NULL(strstr(s, "cache_evict")); /* max_tracebacks */
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "    +48 B in 2 blocks\n      ?? (libfoo.so.1+0x1234)\n"
+                                     "      ?? (0xdeadbeef)\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "    32.0 MiB in 1 block\n      big_buffer<char&> (buf.c:7)\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "note: these tracebacks come from a traced re-run"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "note: the traced re-run did not reproduce"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "  test_cache.c:57: CU_ASSERT_EQUAL(cache_size(c),3)\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "\nCRASH   parser/segv  (" BIN_PARSER ", 0.03 s)\n"
+                                     "  killed by SIGSEGV (signal 11)\n"
+                                     "  output (last 10 of 15 lines):\n  | line 6\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "  | ?[31mred?[0m text\n  | bad bytes ?? here?\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "  exited with code 3 outside a test\n  output:\n"
+                                     "  | fatal: cannot open db\n"));
+    CU_ASSERT_PTR_NULL(strstr(s, "line 5\n"));       /* only the tail */
+    CU_ASSERT_PTR_NULL(strstr(s, "alloc_free"));     /* passing tests stay quiet */
+    CU_ASSERT_PTR_NULL(strstr(s, "inactive"));
+    CU_ASSERT_PTR_NULL(strstr(s, "warming up"));     /* output only for crash/timeout/error */
+    free(s);
+
+    /* Fewer tracebacks and frames on request; verbose lists passing tests. */
+    mg_console_opts small = {true, 1, 1, true};
+    s = summary_of(&run, &small);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "tracebacks of the growth (top 1 of 4)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "      ... 10 more frames\n"));
+    CU_ASSERT_PTR_NULL(strstr(s, "cache_put"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "core/alloc_free"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "\033[1;31mCRASH\033[0m"));
+    free(s);
+
+    /* Only non-zero extra counts are listed; an empty run still closes. */
+    mg_run empty = {0};
+    s = summary_of(&empty, NULL);
+    CU_ASSERT_STRING_EQUAL(s, "\nmemgate: ran 0 tests in 0.00 s\nmemgate: 0 passed, 0 failed\n");
+    free(s);
+    mg_run_free_contents(&run);
+}
+
+/* ---- shared helpers ------------------------------------------------------------ */
+
+static void test_utf8(void) {
+    unsigned cp = 0;
+    CU_ASSERT_EQUAL(mg_utf8_seq((const unsigned char *)"A", &cp), 1);
+    CU_ASSERT_EQUAL(cp, 'A');
+    CU_ASSERT_EQUAL(mg_utf8_seq((const unsigned char *)"\xC3\xAF", &cp), 2);
+    CU_ASSERT_EQUAL(cp, 0xEF);
+    CU_ASSERT_EQUAL(mg_utf8_seq((const unsigned char *)"\xE2\x9C\x93", &cp), 3);
+    CU_ASSERT_EQUAL(cp, 0x2713);
+    CU_ASSERT_EQUAL(mg_utf8_seq((const unsigned char *)"\xF0\x9F\x98\x80", &cp), 4);
+    CU_ASSERT_EQUAL(cp, 0x1F600);
+    CU_ASSERT_EQUAL(mg_utf8_seq((const unsigned char *)"\xC0\xAF", NULL), 0);     /* overlong */
+    CU_ASSERT_EQUAL(mg_utf8_seq((const unsigned char *)"\xE0\x80\xAF", NULL), 0); /* overlong */
+    CU_ASSERT_EQUAL(mg_utf8_seq((const unsigned char *)"\xED\xA0\x80", NULL), 0); /* surrogate */
+    CU_ASSERT_EQUAL(mg_utf8_seq((const unsigned char *)"\xF4\x90\x80\x80", NULL), 0); /* >10FFFF */
+    CU_ASSERT_EQUAL(mg_utf8_seq((const unsigned char *)"\xE2\x9C", NULL), 0);     /* cut short */
+    CU_ASSERT_EQUAL(mg_utf8_seq((const unsigned char *)"\x80", NULL), 0);
+    CU_ASSERT_PTR_NULL(mg_utf8_fix("plain na\xC3\xAFve"));
+    char *fixed = mg_utf8_fix("a\xFF" "b\xE2\x9C");
+    CU_ASSERT_STRING_EQUAL(fixed, "a\xEF\xBF\xBD" "b\xEF\xBF\xBD\xEF\xBF\xBD");
+    free(fixed);
+    CU_ASSERT_STRING_EQUAL(mg_report_signal_name(SIGABRT), "SIGABRT");
+    CU_ASSERT_PTR_NULL(mg_report_signal_name(0));
+}
+
+MGT_MAIN({
+    static const mgt_case json[] = {{"roundtrip", test_json_roundtrip},
+                                    {"fields", test_json_fields},
+                                    {"read_errors", test_json_read_errors},
+                                    {"write_errors", test_write_errors},
+                                    {NULL, NULL}};
+    static const mgt_case junit[] = {{"schema", test_junit_schema},
+                                     {"content", test_junit_content},
+                                     {"long_output", test_junit_long_output},
+                                     {NULL, NULL}};
+    static const mgt_case console[] = {{"test_line", test_console_line},
+                                       {"summary", test_console_summary},
+                                       {NULL, NULL}};
+    static const mgt_case golden[] = {{"console", test_golden_console},
+                                      {"junit", test_golden_junit},
+                                      {"json", test_golden_json},
+                                      {NULL, NULL}};
+    static const mgt_case common[] = {{"utf8_and_signals", test_utf8}, {NULL, NULL}};
+    if (mgt_add_suite("report_json", json) || mgt_add_suite("report_junit", junit) ||
+        mgt_add_suite("report_console", console) || mgt_add_suite("report_golden", golden) ||
+        mgt_add_suite("report_common", common))
+        return 2;
+})
