@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "table_inline.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -147,10 +148,10 @@ static inline void uncount(const mg_block *b) {
     if (b->stack) mg__stack_account(b->stack, -(int64_t)b->size, -1);
 }
 
-void mg__account_alloc(uintptr_t p, size_t size, uint32_t stack) {
+__attribute__((always_inline)) inline void mg__account_alloc(uintptr_t p, size_t size, uint32_t stack) {
     if (MG_UNLIKELY(mg__g.window_closed)) stack = MG_STACK_INTERNAL;
     mg_block old;
-    int rc = mg__table_insert(p, size, stack, mg__g.epoch, &old);
+    int rc = mg__table_insert_inline(p, size, stack, mg__g.epoch, &old);
     if (MG_UNLIKELY(rc != 0)) {
         if (rc < 0) return;                   /* untracked: table memory exhausted */
         if (counts_on_free(&old)) uncount(&old); /* a free we never saw */
@@ -162,9 +163,9 @@ void mg__account_alloc(uintptr_t p, size_t size, uint32_t stack) {
     if (stack) mg__stack_account(stack, (int64_t)size, 1);
 }
 
-int mg__account_free(uintptr_t p) {
+__attribute__((always_inline)) inline int mg__account_free(uintptr_t p) {
     mg_block b;
-    if (!mg__table_remove(p, &b)) return 0;
+    if (!mg__table_remove_inline(p, &b)) return 0;
     if (counts_on_free(&b)) uncount(&b);
     if (MG_UNLIKELY(mg__g.check_double_free)) mg__table_note_freed(p);
     return 1;
@@ -247,12 +248,12 @@ EXPORT void free(void *p) {
         real.free(p);
         return;
     }
-    int saved = errno;
+    /* errno: the accounting makes no call that could set it, and glibc's free keeps it
+     * (since 2.33), so free() preserves errno without saving it here. */
     if (!mg__account_free((uintptr_t)p) && MG_UNLIKELY(mg__g.check_double_free) &&
         mg__table_recently_freed((uintptr_t)p))
         mg__report_double_free((uintptr_t)p, __builtin_return_address(0));
     real.free(p);
-    errno = saved;
 }
 
 /* realloc: the old block leaves the table before the real call (its address may be
