@@ -340,12 +340,13 @@ static void resolve_frames(const report *r, const stackrec *s, mg_frame **out, s
 }
 
 /* ---- per-test state ---------------------------------------------------------------------- */
-enum { T_PENDING, T_RUNNING, T_RERUN, T_DONE };
+enum { T_PENDING, T_RUNNING, T_RERUN, T_DONE, T_UNASSIGNED };
 
 typedef struct test_state {
     mg_test_result r;
     mg_budget base; /* budget before the annotation */
     int state;
+    bool active, suite_active;
     bool first_done;
     int64_t first_leak, first_growth, first_peak;
 } test_state;
@@ -356,6 +357,7 @@ typedef struct bin {
     pid_t pid;
     int sock, out;
     bool running, listed, exit_sent, reaped, whole_trace, holds_slot;
+    bool started_once, shard_selected;
     int wstatus;
     uint64_t started;
     sbuf in, output;
@@ -379,7 +381,18 @@ typedef struct ctx {
     job *queue;
     size_t qhead, qlen, qcap;
     size_t slots_used, done, known;
+    size_t next_assign;  /* next binary whose tests get shard positions */
+    uint64_t position;   /* running test position for sharding */
 } ctx;
+
+static void assign_in_order(ctx *c);
+static void assign_test(ctx *c, size_t bi, size_t idx);
+
+/* Takes the next position; true when it belongs to this shard. */
+static bool shard_take(ctx *c) {
+    uint64_t pos = c->position++;
+    return c->o->shard_count == 0 || pos % c->o->shard_count == c->o->shard_index;
+}
 
 static void enqueue(ctx *c, size_t b, size_t idx, int trace) {
     if (c->qlen == c->qcap) {
@@ -714,6 +727,7 @@ static int spawn_bin(ctx *c, bin *b, bool trace, char *err, size_t errlen) {
     b->started = now_ns();
     b->whole_trace = trace;
     b->holds_slot = true;
+    b->started_once = true;
     c->slots_used++;
     return 0;
 }
@@ -766,17 +780,14 @@ static void handle_list(ctx *c, size_t bi, char *text) {
             t->state = -1; /* deselected: not reported at all */
             continue;
         }
-        c->known++;
-        b->remaining++;
-        if (!active) {
-            t->r.status = MG_ST_SKIP;
-            t->r.message = mg_xstrdup(atoi(tok[2]) ? "test is inactive" : "suite is inactive");
-            b->remaining--;
-            report_done(c, t);
+        if (c->o->list_only) {
+            if (c->o->on_listed) c->o->on_listed(b->path, t->r.suite, t->r.name, active, c->o->ctx);
+            t->state = -1;
             continue;
         }
-        t->state = T_PENDING;
-        enqueue(c, bi, idx, c->o->always_trace ? 1 : 0);
+        t->state = T_UNASSIGNED;
+        t->active = active;
+        t->suite_active = atoi(tok[2]) != 0;
     }
     b->ntests = n;
     b->listed = true;
@@ -784,6 +795,64 @@ static void handle_list(ctx *c, size_t bi, char *text) {
         b->holds_slot = false;
         c->slots_used--;
     }
+    assign_in_order(c);
+}
+
+/* Queues the tests of listed binaries in binary order, so that the shard a test falls
+ * in depends only on its position in (binary, suite, test) order, whatever order the
+ * binaries answered in. A binary that ended without listing holds one position (its
+ * whole-process test). */
+static void assign_in_order(ctx *c) {
+    if (c->o->shard_count == 0) { /* positions do not matter: queue what has listed */
+        for (size_t bi = 0; bi < c->nbins; bi++) {
+            bin *b = &c->bins[bi];
+            if (!b->listed) continue;
+            for (size_t idx = 0; idx < b->ntests; idx++)
+                if (b->tests[idx].state == T_UNASSIGNED) assign_test(c, bi, idx);
+        }
+        return;
+    }
+    while (c->next_assign < c->nbins) {
+        bin *b = &c->bins[c->next_assign];
+        if (!b->listed && b->running) return;
+        if (!b->listed && !b->started_once) return;
+        if (!b->listed) {
+            b->shard_selected = shard_take(c);
+            c->next_assign++;
+            continue;
+        }
+        for (size_t idx = 0; idx < b->ntests; idx++) {
+            test_state *t = &b->tests[idx];
+            if (t->state != T_UNASSIGNED) continue;
+            if (!shard_take(c)) {
+                t->state = -1;
+                continue;
+            }
+            assign_test(c, c->next_assign, idx);
+        }
+        c->next_assign++;
+    }
+}
+
+static void assign_test(ctx *c, size_t bi, size_t idx) {
+    bin *b = &c->bins[bi];
+    test_state *t = &b->tests[idx];
+    c->known++;
+    if (!t->active) {
+        t->r.status = MG_ST_SKIP;
+        t->r.message = mg_xstrdup(t->suite_active ? "test is inactive" : "suite is inactive");
+        report_done(c, t);
+        return;
+    }
+    if (!b->running) { /* the binary ended while its tests waited for their shard turn */
+        t->r.status = MG_ST_ERROR;
+        append_msg(&t->r, "the test binary exited before this test ran");
+        report_done(c, t);
+        return;
+    }
+    b->remaining++;
+    t->state = T_PENDING;
+    enqueue(c, bi, idx, c->o->always_trace ? 1 : 0);
 }
 
 static void finish_whole(ctx *c, size_t bi, const char *res, size_t len) {
@@ -903,7 +972,14 @@ static void process_input(ctx *c, size_t bi) {
 }
 
 /* Called when a binary's process has ended and its socket is drained. */
+static void bin_ended_inner(ctx *c, size_t bi);
+
 static void bin_ended(ctx *c, size_t bi) {
+    bin_ended_inner(c, bi);
+    assign_in_order(c);
+}
+
+static void bin_ended_inner(ctx *c, size_t bi) {
     bin *b = &c->bins[bi];
     b->running = false;
     close(b->sock);
@@ -920,7 +996,7 @@ static void bin_ended(ctx *c, size_t bi) {
         /* Tests that never got a result: the binary died under them. */
         for (size_t i = 0; i < b->ntests; i++) {
             test_state *t = &b->tests[i];
-            if (t->state == T_DONE || t->state == -1) continue;
+            if (t->state == T_DONE || t->state == -1 || t->state == T_UNASSIGNED) continue;
             if (t->state == T_RERUN && t->first_done) {
                 append_msg(&t->r, "the re-run with stacks could not run (test binary ended)");
                 t->r.rerun_mismatch = true;
@@ -1121,7 +1197,7 @@ int mg_exec(const mg_exec_opts *o, mg_run *run, char *err, size_t errlen) {
         bin *b = &c.bins[i];
         if (b->listed) {
             for (size_t k = 0; k < b->ntests; k++) total += b->tests[k].state == T_DONE;
-        } else if (b->whole_test.r.name) {
+        } else if (b->whole_test.r.name && (o->shard_count == 0 || b->shard_selected)) {
             total++;
         }
     }
@@ -1136,8 +1212,11 @@ int mg_exec(const mg_exec_opts *o, mg_run *run, char *err, size_t errlen) {
                 else mg_test_result_free_contents(&t->r);
                 mg_budget_free_contents(&t->base);
             }
-        } else if (b->whole_test.r.name) {
+        } else if (b->whole_test.r.name && (o->shard_count == 0 || b->shard_selected)) {
             run->tests[run->ntests++] = b->whole_test.r;
+            mg_budget_free_contents(&b->whole_test.base);
+        } else if (b->whole_test.r.name) {
+            mg_test_result_free_contents(&b->whole_test.r);
             mg_budget_free_contents(&b->whole_test.base);
         }
         free(b->tests);

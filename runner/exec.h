@@ -33,6 +33,14 @@ typedef struct mg_exec_opts {
     void (*on_result)(const mg_test_result *t, size_t done, size_t known, void *ctx);
     void *ctx;
     volatile int *interrupted; /* set asynchronously: stop and keep what finished */
+    /* List mode: report each test of each binary through on_listed and run nothing
+     * (a program without a CUnit runner still runs once, to find that out). */
+    bool list_only;
+    void (*on_listed)(const char *binary, const char *suite, const char *name, bool active,
+                      void *ctx);
+    /* Sharding: run only tests whose position in binary, suite, test order is
+     * congruent to shard_index modulo shard_count (shard_count 0 = no sharding). */
+    unsigned shard_index, shard_count;
 } mg_exec_opts;
 
 /* Runs every binary; fills run->tests in binary, suite, test (registry) order.

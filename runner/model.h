@@ -47,7 +47,22 @@ typedef struct mg_budget {
     mg_limit leak_bytes, object_growth, peak_bytes;
 } mg_budget;
 
-enum { MG_VIOL_LEAK = 1u, MG_VIOL_GROWTH = 2u, MG_VIOL_PEAK = 4u };
+enum { MG_VIOL_LEAK = 1u, MG_VIOL_GROWTH = 2u, MG_VIOL_PEAK = 4u, MG_VIOL_ALLOCS = 8u };
+
+/* Comparison of a test with a stored baseline (--baseline). */
+typedef enum mg_baseline_state {
+    MG_BASE_NONE = 0, /* no baseline in use, or the test has no figures (crash...) */
+    MG_BASE_NEW,      /* the test is not in the baseline: reported, not a failure */
+    MG_BASE_SAME,     /* within tolerance */
+    MG_BASE_REGRESSED /* a figure grew beyond its tolerance: the test fails */
+} mg_baseline_state;
+
+typedef struct mg_baseline_cmp {
+    mg_baseline_state state;
+    int64_t leaked_bytes, object_growth, peak_bytes; /* the baseline's figures */
+    uint64_t allocations;
+    unsigned regressions; /* MG_VIOL_* bits of the figures that grew beyond tolerance */
+} mg_baseline_cmp;
 
 typedef struct mg_frame {
     char *function; /* "??" when unknown */
@@ -92,6 +107,7 @@ typedef struct mg_test_result {
     bool traced;                /* diffs come from a re-run with full stacks */
     bool rerun_mismatch;        /* the re-run measured different figures than the first run */
     char *output;               /* captured stdout+stderr of the test, may be NULL */
+    mg_baseline_cmp baseline;   /* comparison with --baseline */
 } mg_test_result;
 
 typedef struct mg_run {
@@ -100,6 +116,10 @@ typedef struct mg_run {
     double duration_s;
     char *started_at; /* ISO 8601 UTC, e.g. "2026-11-21T09:40:00Z" */
     char *hostname;
+    char *baseline_path;      /* --baseline file, NULL when none */
+    char **baseline_removed;  /* baseline keys with no test in this run */
+    size_t nbaseline_removed;
+    char *shard;              /* "I/N" when sharded, else NULL */
 } mg_run;
 
 void mg_entry_free_contents(mg_entry *e);
