@@ -34,7 +34,7 @@ static void on_signal(int sig) { interrupted = sig; }
 static void usage(FILE *out) {
     fputs("usage: memgate run [OPTIONS] BINARY...\n"
           "       memgate exec [OPTIONS] -- PROGRAM [ARGS...]\n"
-          "       memgate list BINARY...\n"
+          "       memgate list [-k GLOB] BINARY...\n"
           "       memgate --version | --help\n"
           "\n"
           "Runs each CUnit test in its own process under an allocation collector and fails\n"
@@ -379,6 +379,48 @@ static int cmd_run(int argc, char **argv, bool exec_mode) {
     return rc;
 }
 
+static void print_listed(const char *binary, const char *suite, const char *name, bool active,
+                         void *ctx) {
+    (void)ctx;
+    printf("%s/%s%s\t%s\n", suite, name, active ? "" : " (inactive)", binary);
+}
+
+/* memgate list: prints "SUITE/TEST<TAB>BINARY" per test, in registry order. */
+static int cmd_list(int argc, char **argv) {
+    cli o = {0};
+    int first = parse_options(argc, argv, &o, false);
+    if (first < 0) return 2;
+    if (first >= argc) {
+        fprintf(stderr, "memgate: no test binary given (memgate list BINARY...)\n");
+        return 2;
+    }
+    for (int i = first; i < argc; i++)
+        if (check_binary(argv[i]) != 0) return 2;
+    char *lib = o.library ? mg_xstrdup(o.library) : find_library();
+    if (!lib) {
+        fprintf(stderr, "memgate: cannot find libmemgate.so.0 (set MEMGATE_LIBRARY or --library)\n");
+        return 2;
+    }
+    o.ex.library = lib;
+    o.ex.binaries = &argv[first];
+    o.ex.nbinaries = (size_t)(argc - first);
+    o.ex.filters = o.filters;
+    o.ex.nfilters = o.nfilters;
+    o.ex.list_only = true;
+    o.ex.on_listed = print_listed;
+    o.ex.no_rerun = true;
+    mg_run run = {0};
+    char err[512];
+    int rc = mg_exec(&o.ex, &run, err, sizeof err);
+    /* Programs without a CUnit runner ran once as a whole-process test: list that. */
+    for (size_t i = 0; i < run.ntests; i++)
+        printf("%s/%s\t%s\n", run.tests[i].suite, run.tests[i].name, run.tests[i].binary);
+    mg_run_free_contents(&run);
+    free(lib);
+    free(o.filters);
+    return rc == 0 ? 0 : 2;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
@@ -395,6 +437,7 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1, false);
     if (!strcmp(cmd, "exec")) return cmd_run(argc - 1, argv + 1, true);
+    if (!strcmp(cmd, "list")) return cmd_list(argc - 1, argv + 1);
     fprintf(stderr, "memgate: unknown command '%s'\nTry 'memgate --help'.\n", cmd);
     return 2;
 }
