@@ -68,6 +68,7 @@ EXPORT void memgate_get_counters(memgate_counters *out) {
 EXPORT void memgate_reset_peak(void) {
     atomic_store(&mg__g.peak_bytes, atomic_load(&mg__g.live_bytes));
     mg__peak_reset();
+    mg__peak_flush(false);
 }
 
 /* ---- collect hooks ------------------------------------------------------------------ */

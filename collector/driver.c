@@ -109,6 +109,7 @@ static void window_open(void) {
     win.blocks_a = atomic_load(&mg__g.live_blocks);
     win.allocs_a = atomic_load(&mg__g.total_allocs);
     memgate_reset_peak();
+    mg__peak_flush(false); /* forget a peak reached before the window */
     if (mg__g.capture) win.snap_a = mg__stack_snapshot(&win.snap_a_n, &win.snap_a_cap);
     win.open = true;
     win.t_start = now_ns();
@@ -118,6 +119,7 @@ static void window_open(void) {
 static void window_close(void) {
     if (!win.open || win.closed) return;
     win.t_end = now_ns();
+    mg__peak_flush(true); /* before the hooks free anything: the peak may be now */
     mg__run_collect_hooks();
     win.peak_b = atomic_load(&mg__g.peak_bytes);
     win.allocs_b = atomic_load(&mg__g.total_allocs);

@@ -185,6 +185,9 @@ mg_stackstat *mg__stack_snapshot(size_t *n, size_t *cap);
  * Called with the new live total when a free lowers it right after a new peak. */
 void mg__peak_maybe_record(void);
 void mg__peak_reset(void);
+/* Ends the "new peak not yet recorded" state; with record, first records the breakdown
+ * if the live total is at such a peak (a window closing while memory is at its highest). */
+void mg__peak_flush(bool record);
 /* The aggregates recorded at (or within 1/64 of) the peak: array, length, live total. */
 const mg_stackstat *mg__peak_breakdown(size_t *n, int64_t *live_at_record);
 

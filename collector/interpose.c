@@ -171,6 +171,11 @@ __attribute__((always_inline)) inline int mg__account_free(uintptr_t p) {
     return 1;
 }
 
+void mg__peak_flush(bool record) {
+    if (record && peak_dirty && mg__g.peak_tracking) mg__peak_maybe_record();
+    peak_dirty = false;
+}
+
 void mg__untrack(uintptr_t p) {
     mg_block b;
     if (!mg__table_find(p, &b) || b.stack == MG_STACK_INTERNAL) return;
