@@ -3,7 +3,7 @@
  * block.
  *
  * 64 shards, each an open-addressing table with linear probing and backward-shift
- * deletion (no tombstones, so lookups stay short after heavy churn). A slot is 16 bytes;
+ * deletion (hash: see table_inline.h) (no tombstones, so lookups stay short after heavy churn). A slot is 16 bytes;
  * a shard grows (doubles) past 70% load, so the table costs 23..46 bytes per live block.
  * Memory comes from mmap, never from malloc.
  *
@@ -22,7 +22,7 @@ shard mg__shards[NSHARDS];
 /* Places an entry known not to be present; the caller ensures there is room. */
 static void place(slot *slots, unsigned bits, uintptr_t key, uint64_t meta) {
     size_t mask = ((size_t)1 << bits) - 1;
-    size_t i = home_of(hash_ptr(key), bits);
+    size_t i = home_of(key, hash_ptr(key), bits);
     while (slots[i].key) i = (i + 1) & mask;
     slots[i].key = key;
     slots[i].meta = meta;
