@@ -192,9 +192,6 @@ void mg__peak_flush(bool record);
 const mg_stackstat *mg__peak_breakdown(size_t *n, int64_t *live_at_record);
 
 /* ---- accounting entry points (interpose.c) --------------------------------------- */
-void mg__account_alloc(uintptr_t p, size_t size, uint32_t stack);
-/* Returns 1 if p was known. */
-int mg__account_free(uintptr_t p);
 /* Takes a live block out of the figures for good (it stays in the table as internal):
  * used for CUnit's own failure records, which a test does not own. */
 void mg__untrack(uintptr_t p);

@@ -148,7 +148,7 @@ static inline void uncount(const mg_block *b) {
     if (b->stack) mg__stack_account(b->stack, -(int64_t)b->size, -1);
 }
 
-__attribute__((always_inline)) inline void mg__account_alloc(uintptr_t p, size_t size, uint32_t stack) {
+static inline __attribute__((always_inline)) void mg__account_alloc(uintptr_t p, size_t size, uint32_t stack) {
     if (MG_UNLIKELY(mg__g.window_closed)) stack = MG_STACK_INTERNAL;
     mg_block old;
     int rc = mg__table_insert_inline(p, size, stack, mg__g.epoch, &old);
@@ -163,7 +163,7 @@ __attribute__((always_inline)) inline void mg__account_alloc(uintptr_t p, size_t
     if (stack) mg__stack_account(stack, (int64_t)size, 1);
 }
 
-__attribute__((always_inline)) inline int mg__account_free(uintptr_t p) {
+static inline __attribute__((always_inline)) int mg__account_free(uintptr_t p) {
     mg_block b;
     if (!mg__table_remove_inline(p, &b)) return 0;
     if (counts_on_free(&b)) uncount(&b);
