@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -313,6 +314,9 @@ void mg__report_double_free(uintptr_t p, void *ret) {
     mg__log("double free of %p detected", (void *)p);
     if (in_child && result_fd >= 0) {
         mg__write_all(result_fd, b.data, b.len);
+        /* A crash like glibc's own report of the same misuse. */
+        signal(SIGABRT, SIG_DFL);
+        abort();
     } else if (whole_process && runner_fd >= 0 && getpid() == main_pid) {
         char hdr[64];
         size_t h = mg__fmt(hdr, sizeof hdr, "WHOLE %zu\n", b.len);
@@ -494,9 +498,14 @@ static void spawn(unsigned idx, int trace) {
         return;
     }
     fflush(NULL);
+    pid_t driver = getpid();
     pid_t pid = fork();
     if (pid == 0) {
+        /* The test has its own process group (so a timeout kills what it started); tie
+         * it to the driver so that it dies with it, e.g. when the CLI is interrupted. */
         setpgid(0, 0);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != driver) _exit(1);
         close(runner_fd);
         for (size_t i = 0; i < nkids; i++) {
             close(kids[i].res_fd);

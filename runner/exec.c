@@ -475,8 +475,9 @@ static void take_diffs(const mg_exec_opts *o, test_state *t, const report *rep) 
         r->leaked_bytes -= sup_bytes;
         r->object_growth -= sup_count;
         char a[32];
-        append_msg(r, "suppressed %s in %" PRId64 " blocks (e.g. leak:%s)",
-                   mg_format_size(sup_bytes, a, sizeof a), sup_count, sup_pattern);
+        append_msg(r, "suppressed %s in %" PRId64 " block%s (e.g. leak:%s)",
+                   mg_format_size(sup_bytes, a, sizeof a), sup_count, sup_count == 1 ? "" : "s",
+                   sup_pattern);
     }
     if (rep->npeaks && (r->violations & MG_VIOL_PEAK)) {
         r->peak_diffs = mg_xcalloc(rep->npeaks, sizeof *r->peak_diffs);
@@ -540,6 +541,8 @@ static bool handle_result(ctx *c, size_t bi, test_state *t, int trace, int wstat
             r->rerun_mismatch = true;
         } else {
             r->traced = true;
+            free(r->message); /* rebuilt below from the final figures */
+            r->message = NULL;
             if (rep.leaked != t->first_leak || rep.growth != t->first_growth ||
                 rep.peak != t->first_peak) {
                 r->rerun_mismatch = true;
@@ -550,8 +553,6 @@ static bool handle_result(ctx *c, size_t bi, test_state *t, int trace, int wstat
             }
             take_diffs(o, t, &rep);
             check_budget(t, &rep);
-            free(r->message);
-            r->message = NULL;
             r->status = r->nfailures || r->violations ? MG_ST_FAIL : MG_ST_PASS;
             if (r->nfailures) append_msg(r, "%zu assertion(s) failed", r->nfailures);
             budget_message(r);
@@ -566,6 +567,24 @@ static bool handle_result(ctx *c, size_t bi, test_state *t, int trace, int wstat
     } else if (wstatus == -1 || wstatus == -2) {
         r->status = MG_ST_ERROR;
         append_msg(r, wstatus == -1 ? "the driver does not know this test" : "fork failed in the test binary");
+    } else if (rep.heap) {
+        /* memgate caught the misuse, reported it, then aborted the child. */
+        r->status = MG_ST_CRASH;
+        r->signal = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : SIGABRT;
+        mg_frame *frames;
+        size_t nf;
+        resolve_frames(&rep, &rep.free_site, &frames, &nf);
+        if (nf)
+            append_msg(r, "heap misuse: double free of 0x%" PRIx64 " in %s (%s:%u)", rep.heap_addr,
+                       frames[0].function, frames[0].file ? frames[0].file : "?", frames[0].line);
+        else
+            append_msg(r, "heap misuse: double free of 0x%" PRIx64, rep.heap_addr);
+        for (size_t i = 0; i < nf; i++) {
+            free(frames[i].function);
+            free(frames[i].file);
+            free(frames[i].module);
+        }
+        free(frames);
     } else if (WIFSIGNALED(wstatus)) {
         r->status = MG_ST_CRASH;
         r->signal = WTERMSIG(wstatus);
@@ -577,22 +596,6 @@ static bool handle_result(ctx *c, size_t bi, test_state *t, int trace, int wstat
         } else {
             append_msg(r, "crashed: killed by %s (%s)", mg_signal_name(r->signal, sig, sizeof sig),
                        strsignal(r->signal));
-        }
-    } else if (rep.heap) {
-        r->status = MG_ST_CRASH;
-        mg_frame *frames;
-        size_t nf;
-        resolve_frames(&rep, &rep.free_site, &frames, &nf);
-        if (nf)
-            append_msg(r, "heap misuse: double free of 0x%" PRIx64 " in %s (%s:%u)", rep.heap_addr,
-                       frames[0].function, frames[0].file ? frames[0].file : "?", frames[0].line);
-        else
-            append_msg(r, "heap misuse: double free of 0x%" PRIx64, rep.heap_addr);
-        if (nf) {
-            r->diffs = mg_xcalloc(1, sizeof *r->diffs);
-            r->diffs[0].frames = frames;
-            r->diffs[0].nframes = nf;
-            r->ndiffs = 1;
         }
     } else if (!rep.ended) {
         r->status = MG_ST_ERROR;
@@ -897,7 +900,7 @@ static void finish_whole(ctx *c, size_t bi, const char *res, size_t len) {
     }
     check_budget(ts, &rep);
     if (traced || c->o->always_trace) {
-        r->traced = true;
+        r->traced = traced; /* "traced" = the tracebacks come from a re-run */
         take_diffs(c->o, ts, &rep);
         check_budget(ts, &rep);
     }

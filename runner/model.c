@@ -83,6 +83,12 @@ void mg_run_free_contents(mg_run *run) {
     }
     free(run->started_at);
     free(run->hostname);
+    free(run->baseline_path);
+    if (run->baseline_removed) {
+        for (size_t i = 0; i < run->nbaseline_removed; i++) free(run->baseline_removed[i]);
+        free(run->baseline_removed);
+    }
+    free(run->shard);
     memset(run, 0, sizeof *run);
 }
 

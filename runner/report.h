@@ -1,4 +1,5 @@
-/* Reporters: console (for people), JUnit XML (for CI test views), JSON (artifacts). */
+/* Reporters: console (for people), JUnit XML (for CI test views), JSON (artifacts),
+ * HTML (one page to browse). */
 #ifndef MEMGATE_RUNNER_REPORT_H
 #define MEMGATE_RUNNER_REPORT_H
 
@@ -28,6 +29,10 @@ void mg_console_summary(FILE *out, const mg_run *run, const mg_console_opts *opt
 /* Writes files atomically (PATH.tmp.PID then rename). 0, or -1 with err filled. */
 int mg_report_json_write(const mg_run *run, const char *path, char *err, size_t errlen);
 int mg_report_junit_write(const mg_run *run, const char *path, char *err, size_t errlen);
+/* One self-contained HTML page (inline CSS, script and SVG; nothing fetched): the run's
+ * summary, a table of every test's figures against its budget, and per test its
+ * tracebacks, assertion failures, output and bar charts. */
+int mg_report_html_write(const mg_run *run, const char *path, char *err, size_t errlen);
 
 /* Reads a JSON report written by mg_report_json_write back into a run (for
  * `memgate report` and `memgate merge`). 0, or -1 with err filled. */

@@ -168,6 +168,55 @@ void mg_report_limit(FILE *out, const char *label, int64_t measured, const mg_li
         fprintf(out, " (%s)", mg_source_name(lim->source));
 }
 
+/* The baseline metrics in report order; allocations have no budget and no traceback. */
+static const unsigned regression_bits[] = {MG_VIOL_LEAK, MG_VIOL_GROWTH, MG_VIOL_PEAK,
+                                           MG_VIOL_ALLOCS};
+#define N_REGRESSION_BITS (sizeof regression_bits / sizeof regression_bits[0])
+/* The figures that have tracebacks (growth and peak tables). */
+#define TRACED_BITS (MG_VIOL_LEAK | MG_VIOL_GROWTH | MG_VIOL_PEAK)
+
+static int64_t clamp_u64(uint64_t v) { return v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v; }
+
+void mg_report_regression(FILE *out, const mg_test_result *t, unsigned bit) {
+    const char *label;
+    int64_t measured, base;
+    bool bytes = true;
+    switch (bit) {
+    case MG_VIOL_LEAK:
+        label = "leak";
+        measured = t->leaked_bytes;
+        base = t->baseline.leaked_bytes;
+        break;
+    case MG_VIOL_GROWTH:
+        label = "growth";
+        measured = t->object_growth;
+        base = t->baseline.object_growth;
+        bytes = false;
+        break;
+    case MG_VIOL_PEAK:
+        label = "peak";
+        measured = t->peak_bytes;
+        base = t->baseline.peak_bytes;
+        break;
+    default:
+        label = "allocations";
+        measured = clamp_u64(t->allocations);
+        base = clamp_u64(t->baseline.allocations);
+        bytes = false;
+        break;
+    }
+    char m[48], b[48];
+    format_figure(measured, bytes, m, sizeof m);
+    format_figure(base, bytes, b, sizeof b);
+    /* "4.0 KiB > baseline 4.0 KiB" says nothing: show the exact bytes then. */
+    if (bytes && measured != base && strcmp(m, b) == 0) {
+        size_t ml = strlen(m), bl = strlen(b);
+        snprintf(m + ml, sizeof m - ml, " (%" PRId64 " B)", measured);
+        snprintf(b + bl, sizeof b - bl, " (%" PRId64 " B)", base);
+    }
+    fprintf(out, "%s %s %s baseline %s", label, m, measured > base ? ">" : "<=", b);
+}
+
 static size_t or_default(size_t v, size_t def) { return v ? v : def; }
 
 /* The top max_tb entries of a growth (peak == false) or peak table, each a header
@@ -238,25 +287,57 @@ void mg_report_problem(FILE *out, const mg_test_result *t, const char *indent, s
         mg_report_limit(out, limits[i].label, figs[i], lims[i], limits[i].bytes);
         fputc('\n', out);
     }
+    const unsigned regs = t->baseline.regressions;
+    for (size_t i = 0; i < N_REGRESSION_BITS; i++) {
+        if (!(regs & regression_bits[i])) continue;
+        fputs(indent, out);
+        mg_report_regression(out, t, regression_bits[i]);
+        fputc('\n', out);
+    }
     write_failures(out, t, indent);
-    /* A failure is fully described by its limits and assertions; anything else
-     * (and a failure with neither) gets its outcome sentence. */
-    if (t->status != MG_ST_FAIL || (!t->violations && !t->nfailures)) {
+    /* A failure is fully described by its limits, regressions and assertions; anything
+     * else (and a failure with none) gets its outcome sentence. */
+    if (t->status != MG_ST_FAIL || (!t->violations && !regs && !t->nfailures)) {
         char *o = mg_report_outcome(t);
         fprintf(out, "%s%s\n", indent, o);
         free(o);
     }
+    /* A figure that regressed is explained by the same tracebacks as a broken limit. */
+    const unsigned broken = t->violations | (regs & TRACED_BITS);
     bool shown_tb = false;
-    if ((t->violations & (MG_VIOL_LEAK | MG_VIOL_GROWTH)) && t->ndiffs) {
+    if ((broken & (MG_VIOL_LEAK | MG_VIOL_GROWTH)) && t->ndiffs) {
         write_entries(out, indent, t->diffs, t->ndiffs, false, max_tb, max_frames);
         shown_tb = true;
     }
-    if ((t->violations & MG_VIOL_PEAK) && t->npeak_diffs) {
+    if ((broken & MG_VIOL_PEAK) && t->npeak_diffs) {
         write_entries(out, indent, t->peak_diffs, t->npeak_diffs, true, max_tb, max_frames);
         shown_tb = true;
     }
-    if (t->violations && !shown_tb) fprintf(out, "%sno tracebacks were recorded\n", indent);
+    if (broken && !shown_tb) fprintf(out, "%sno tracebacks were recorded\n", indent);
     write_notes(out, t, indent, shown_tb);
+}
+
+/* The baseline part of the full report: the baseline's figures and each regression. */
+static void write_baseline(FILE *out, const mg_test_result *t) {
+    const mg_baseline_cmp *b = &t->baseline;
+    if (b->state == MG_BASE_NONE) return;
+    if (b->state == MG_BASE_NEW) {
+        fputs("baseline: new test (not in the baseline)\n", out);
+        return;
+    }
+    char leak[48], peak[48];
+    mg_format_size(b->leaked_bytes, leak, sizeof leak);
+    mg_format_size(b->peak_bytes, peak, sizeof peak);
+    fprintf(out,
+            "baseline (%s): leak %s, growth %" PRId64 ", peak %s, allocations %" PRIu64 "\n",
+            b->state == MG_BASE_REGRESSED ? "regressed" : "within tolerance", leak,
+            b->object_growth, peak, b->allocations);
+    for (size_t i = 0; i < N_REGRESSION_BITS; i++) {
+        if (!(b->regressions & regression_bits[i])) continue;
+        fputs("  ", out);
+        mg_report_regression(out, t, regression_bits[i]);
+        fputc('\n', out);
+    }
 }
 
 void mg_report_full(FILE *out, const mg_test_result *t) {
@@ -284,6 +365,7 @@ void mg_report_full(FILE *out, const mg_test_result *t) {
         if (t->violations & MG_VIOL_PEAK) fputs(" peak_bytes", out);
         fputc('\n', out);
     }
+    write_baseline(out, t);
     if (t->nfailures) {
         fputs("assertion failures:\n", out);
         write_failures(out, t, "  ");
@@ -314,11 +396,19 @@ char *mg_report_headline(const mg_test_result *t) {
         mg_report_limit(out, labels[i], figs[i], lims[i], i != 1);
         sep = "; ";
     }
-    /* The top frame follows the limits it explains, before any assertion. */
+    for (size_t i = 0; i < N_REGRESSION_BITS; i++) {
+        if (!(t->baseline.regressions & regression_bits[i])) continue;
+        fputs(sep, out);
+        mg_report_regression(out, t, regression_bits[i]);
+        sep = "; ";
+    }
+    /* The top frame follows the limits and regressions it explains, before any
+     * assertion. */
+    const unsigned broken = t->violations | (t->baseline.regressions & TRACED_BITS);
     const mg_entry *top = NULL;
-    if ((t->violations & (MG_VIOL_LEAK | MG_VIOL_GROWTH)) && t->ndiffs)
+    if ((broken & (MG_VIOL_LEAK | MG_VIOL_GROWTH)) && t->ndiffs)
         top = &t->diffs[0];
-    else if ((t->violations & MG_VIOL_PEAK) && t->npeak_diffs)
+    else if ((broken & MG_VIOL_PEAK) && t->npeak_diffs)
         top = &t->peak_diffs[0];
     if (top && top->nframes) {
         fputs(" at ", out);

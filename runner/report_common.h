@@ -44,21 +44,30 @@ void mg_report_frame(FILE *out, const mg_frame *f);
 void mg_report_limit(FILE *out, const char *label, int64_t measured, const mg_limit *lim,
                      bool bytes);
 
+/* Writes "peak 1.2 MiB > baseline 1.0 MiB": t's measured figure of the metric bit
+ * (MG_VIOL_LEAK, _GROWTH, _PEAK or _ALLOCS) against t->baseline's. Labels are "leak",
+ * "growth", "peak" and "allocations"; exact bytes are added when both sizes would
+ * print the same ("4.0 KiB (4100 B) > baseline 4.0 KiB (4096 B)"). */
+void mg_report_regression(FILE *out, const mg_test_result *t, unsigned bit);
+
 /* Writes what broke in t, one item per line, each line starting with indent: broken
- * limits, assertion failures, the outcome sentence for crash/timeout/error/skip, the
- * top max_tb tracebacks (max_frames frames each) of every broken limit, and notes on
- * traced re-runs. 0 for max_tb or max_frames means the default. */
+ * limits, figures that regressed against the baseline, assertion failures, the outcome
+ * sentence for crash/timeout/error/skip, the top max_tb tracebacks (max_frames frames
+ * each) of every broken limit or regressed figure, and notes on traced re-runs. 0 for
+ * max_tb or max_frames means the default. */
 void mg_report_problem(FILE *out, const mg_test_result *t, const char *indent, size_t max_tb,
                        size_t max_frames);
 
 /* Writes the full memory report of t: all figures against all three limits with their
  * sources and origins, allocations, outcome, assertion failures and the top tracebacks
- * of both the growth and the peak, whether a limit broke or not. */
+ * of both the growth and the peak, whether a limit broke or not; with a baseline, its
+ * figures and the regressions. */
 void mg_report_full(FILE *out, const mg_test_result *t);
 
 /* One line saying what broke, for JUnit's failure message: the broken limits
- * ("leak 4.0 KiB > budget 0 B (builtin)"), the first assertion failure, and the top
- * frame of the first responsible traceback ("at cache_put (cache.c:88)"). Heap string. */
+ * ("leak 4.0 KiB > budget 0 B (builtin)"), the regressions ("peak 1.2 MiB > baseline
+ * 1.0 MiB"), the first assertion failure, and the top frame of the first responsible
+ * traceback ("at cache_put (cache.c:88)"). Heap string. */
 char *mg_report_headline(const mg_test_result *t);
 
 /* Writes len bytes of data to path atomically: PATH.tmp.PID first, then rename(2),

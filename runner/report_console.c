@@ -13,6 +13,8 @@
 #define TAIL_WIDTH 200
 /* Width kept of an outcome sentence on a progress line. */
 #define LINE_MESSAGE_WIDTH 100
+/* Removed baseline keys listed on the summary's baseline line. */
+#define MAX_REMOVED_SHOWN 10
 
 static const char *status_label(mg_status st) {
     switch (st) {
@@ -86,26 +88,32 @@ static void put_name(FILE *out, const mg_test_result *t) {
     put_clean(out, t->name ? t->name : "", true, 200);
 }
 
+static void format_figure(int64_t v, bool bytes, char *buf, size_t len) {
+    if (bytes)
+        mg_format_size(v, buf, len);
+    else
+        snprintf(buf, len, "%" PRId64, v);
+}
+
+/* "  peak 12.0 KiB"; "  peak 40.0 MiB > 32.0 MiB" when the limit broke; and
+ * " > baseline 30.0 MiB" after it (", > baseline" after a broken limit) when the
+ * figure regressed against the baseline figure base. */
 static void put_figure(FILE *out, const char *label, int64_t v, const mg_limit *lim, bool broken,
-                       bool bytes) {
-    char a[48], b[48];
-    if (bytes)
-        mg_format_size(v, a, sizeof a);
-    else
-        snprintf(a, sizeof a, "%" PRId64, v);
-    if (!broken || lim->value < 0) {
-        fprintf(out, "  %s %s", label, a);
-        return;
-    }
-    if (bytes)
-        mg_format_size(lim->value, b, sizeof b);
-    else
-        snprintf(b, sizeof b, "%" PRId64, lim->value);
+                       bool bytes, bool regressed, int64_t base) {
+    char a[48], b[48] = "", c[48] = "";
+    bool vs_budget = broken && lim->value >= 0;
+    format_figure(v, bytes, a, sizeof a);
+    if (vs_budget) format_figure(lim->value, bytes, b, sizeof b);
+    if (regressed) format_figure(base, bytes, c, sizeof c);
     /* "4.0 KiB > 4.0 KiB" says nothing: fall back to exact bytes. */
-    if (strcmp(a, b) == 0)
-        fprintf(out, "  %s %" PRId64 " B > %" PRId64 " B", label, v, lim->value);
-    else
-        fprintf(out, "  %s %s > %s", label, a, b);
+    if ((vs_budget && strcmp(a, b) == 0) || (regressed && strcmp(a, c) == 0)) {
+        snprintf(a, sizeof a, "%" PRId64 " B", v);
+        if (vs_budget) snprintf(b, sizeof b, "%" PRId64 " B", lim->value);
+        if (regressed) snprintf(c, sizeof c, "%" PRId64 " B", base);
+    }
+    fprintf(out, "  %s %s", label, a);
+    if (vs_budget) fprintf(out, " > %s", b);
+    if (regressed) fprintf(out, "%s > baseline %s", vs_budget ? "," : "", c);
 }
 
 /* Everything on a progress line after the "[ i/n] " prefix. */
@@ -113,12 +121,21 @@ static void put_line_body(FILE *out, const mg_test_result *t, bool color) {
     put_status(out, t->status, color);
     put_name(out, t);
     if (t->status == MG_ST_PASS || t->status == MG_ST_FAIL) {
+        const mg_baseline_cmp *base = &t->baseline;
         put_figure(out, "leak", t->leaked_bytes, &t->budget.leak_bytes,
-                   t->violations & MG_VIOL_LEAK, true);
+                   t->violations & MG_VIOL_LEAK, true, base->regressions & MG_VIOL_LEAK,
+                   base->leaked_bytes);
         put_figure(out, "growth", t->object_growth, &t->budget.object_growth,
-                   t->violations & MG_VIOL_GROWTH, false);
+                   t->violations & MG_VIOL_GROWTH, false, base->regressions & MG_VIOL_GROWTH,
+                   base->object_growth);
         put_figure(out, "peak", t->peak_bytes, &t->budget.peak_bytes,
-                   t->violations & MG_VIOL_PEAK, true);
+                   t->violations & MG_VIOL_PEAK, true, base->regressions & MG_VIOL_PEAK,
+                   base->peak_bytes);
+        /* Allocations have no budget: shown only when they regressed. */
+        if (base->regressions & MG_VIOL_ALLOCS) {
+            fputs("  ", out);
+            mg_report_regression(out, t, MG_VIOL_ALLOCS);
+        }
         if (t->nfailures)
             fprintf(out, "  %zu assertion%s failed", t->nfailures, t->nfailures == 1 ? "" : "s");
     } else if (t->status != MG_ST_SKIP || (t->message && t->message[0])) {
@@ -200,6 +217,29 @@ static void put_problem(FILE *out, const mg_test_result *t, const mg_console_opt
         put_output_tail(out, t->output);
 }
 
+/* "baseline: 2 new tests, 1 removed (bin:suite/gone)": what changed between the
+ * baseline and the run, listing at most MAX_REMOVED_SHOWN removed keys. */
+static void put_baseline_line(FILE *out, const mg_run *run) {
+    size_t fresh = 0;
+    for (size_t i = 0; i < run->ntests; i++)
+        if (run->tests[i].baseline.state == MG_BASE_NEW) fresh++;
+    fprintf(out, "baseline: %zu new test%s, %zu removed", fresh, fresh == 1 ? "" : "s",
+            run->nbaseline_removed);
+    if (run->nbaseline_removed) {
+        size_t shown = run->nbaseline_removed < MAX_REMOVED_SHOWN ? run->nbaseline_removed
+                                                                  : MAX_REMOVED_SHOWN;
+        fputs(" (", out);
+        for (size_t i = 0; i < shown; i++) {
+            if (i) fputs(", ", out);
+            put_clean(out, run->baseline_removed[i] ? run->baseline_removed[i] : "", true, 200);
+        }
+        if (run->nbaseline_removed > shown)
+            fprintf(out, ", ... %zu more", run->nbaseline_removed - shown);
+        fputc(')', out);
+    }
+    fputc('\n', out);
+}
+
 void mg_console_summary(FILE *out, const mg_run *run, const mg_console_opts *opts) {
     mg_console_opts defaults = {false, MG_REPORT_DEFAULT_TRACEBACKS, MG_REPORT_DEFAULT_FRAMES,
                                 false};
@@ -221,6 +261,7 @@ void mg_console_summary(FILE *out, const mg_run *run, const mg_console_opts *opt
     mg_run_tally(run, &n);
     fprintf(out, "\nmemgate: ran %zu test%s in %.2f s\n", n.total, n.total == 1 ? "" : "s",
             run->duration_s);
+    if (run->baseline_path) put_baseline_line(out, run);
     fprintf(out, "memgate: %zu passed, %zu failed", n.pass, n.fail);
     if (n.crash) fprintf(out, ", %zu crashed", n.crash);
     if (n.timeout) fprintf(out, ", %zu timed out", n.timeout);
@@ -229,3 +270,4 @@ void mg_console_summary(FILE *out, const mg_run *run, const mg_console_opts *opt
     fputc('\n', out);
     fflush(out);
 }
+

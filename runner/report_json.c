@@ -98,6 +98,55 @@ static void put_entries(jw *w, cJSON *test, const char *key, const mg_entry *e, 
     }
 }
 
+/* The names of the figures in "violations" and in the baseline's "regressions". */
+static const struct {
+    unsigned bit;
+    const char *name;
+} figure_names[] = {{MG_VIOL_LEAK, "leak_bytes"},
+                    {MG_VIOL_GROWTH, "object_growth"},
+                    {MG_VIOL_PEAK, "peak_bytes"},
+                    {MG_VIOL_ALLOCS, "allocations"}};
+#define N_FIGURE_NAMES (sizeof figure_names / sizeof figure_names[0])
+
+static const char *baseline_state_name(mg_baseline_state st) {
+    switch (st) {
+    case MG_BASE_NEW: return "new";
+    case MG_BASE_SAME: return "same";
+    case MG_BASE_REGRESSED: return "regressed";
+    case MG_BASE_NONE: break;
+    }
+    return NULL;
+}
+
+/* A baseline figure: null for a new test, which has none. */
+static void put_base_figure(jw *w, cJSON *obj, const char *key, bool known, double v) {
+    if (known)
+        put_num(w, obj, key, v);
+    else
+        add(w, obj, key, cJSON_CreateNull());
+}
+
+/* "baseline": null when no baseline applies to the test, else its state, the
+ * baseline's figures and the names of the figures that regressed. */
+static void put_baseline(jw *w, cJSON *test, const mg_baseline_cmp *b) {
+    const char *state = baseline_state_name(b->state);
+    if (!state) {
+        add(w, test, "baseline", cJSON_CreateNull());
+        return;
+    }
+    cJSON *o = add(w, test, "baseline", cJSON_CreateObject());
+    if (!o) return;
+    bool known = b->state != MG_BASE_NEW;
+    put_str(w, o, "state", state);
+    put_base_figure(w, o, "leaked_bytes", known, (double)b->leaked_bytes);
+    put_base_figure(w, o, "object_growth", known, (double)b->object_growth);
+    put_base_figure(w, o, "peak_bytes", known, (double)b->peak_bytes);
+    put_base_figure(w, o, "allocations", known, (double)b->allocations);
+    cJSON *regs = add(w, o, "regressions", cJSON_CreateArray());
+    for (size_t i = 0; regs && i < N_FIGURE_NAMES; i++)
+        if (b->regressions & figure_names[i].bit) put_str(w, regs, NULL, figure_names[i].name);
+}
+
 static void put_test(jw *w, cJSON *tests, const mg_test_result *t) {
     cJSON *o = add(w, tests, NULL, cJSON_CreateObject());
     if (!o) return;
@@ -121,6 +170,7 @@ static void put_test(jw *w, cJSON *tests, const mg_test_result *t) {
         if (t->violations & MG_VIOL_GROWTH) put_str(w, viol, NULL, "object_growth");
         if (t->violations & MG_VIOL_PEAK) put_str(w, viol, NULL, "peak_bytes");
     }
+    put_baseline(w, o, &t->baseline);
     put_entries(w, o, "diffs", t->diffs, t->ndiffs);
     put_entries(w, o, "peak_diffs", t->peak_diffs, t->npeak_diffs);
     cJSON *fails = add(w, o, "failures", cJSON_CreateArray());
@@ -173,6 +223,18 @@ int mg_report_json_write(const mg_run *run, const char *path, char *err, size_t 
         put_num(&w, sum, "error", (double)n.error);
         put_num(&w, sum, "skip", (double)n.skip);
     }
+    if (run->baseline_path) {
+        cJSON *base = add(&w, doc, "baseline", cJSON_CreateObject());
+        if (base) {
+            put_str(&w, base, "path", run->baseline_path);
+            cJSON *removed = add(&w, base, "removed", cJSON_CreateArray());
+            for (size_t i = 0; removed && i < run->nbaseline_removed; i++)
+                put_str(&w, removed, NULL, run->baseline_removed[i]);
+        }
+    } else {
+        add(&w, doc, "baseline", cJSON_CreateNull());
+    }
+    put_str(&w, doc, "shard", run->shard);
     cJSON *tests = add(&w, doc, "tests", cJSON_CreateArray());
     for (size_t i = 0; tests && i < run->ntests; i++) put_test(&w, tests, &run->tests[i]);
 
@@ -431,6 +493,57 @@ static int read_violations(jr *r, const char *where, const cJSON *test, unsigned
     return 0;
 }
 
+/* A baseline figure: null (a new test has none) gives 0. */
+static int get_base_figure(jr *r, const char *where, const cJSON *obj, const char *key,
+                           double lo, double *out) {
+    const cJSON *it;
+    *out = 0;
+    if (member(r, where, obj, key, true, &it) < 0) return -1;
+    if (cJSON_IsNull(it)) return 0;
+    return get_int(r, where, obj, key, true, lo, MAX_EXACT_INT, out);
+}
+
+/* The test's "baseline": absent or null for none, else the object put_baseline wrote. */
+static int read_baseline(jr *r, const char *where, const cJSON *test, mg_baseline_cmp *b) {
+    const cJSON *o, *arr, *it;
+    memset(b, 0, sizeof *b);
+    if (member(r, where, test, "baseline", false, &o) < 0) return -1;
+    if (!o || cJSON_IsNull(o)) return 0;
+    if (!cJSON_IsObject(o)) return bad(r, where, "baseline", "expected an object or null");
+    char at[256];
+    snprintf(at, sizeof at, "%s.baseline", where);
+    char *state;
+    if (get_str(r, at, o, "state", true, &state) < 0) return -1;
+    for (int s = MG_BASE_NEW; s <= MG_BASE_REGRESSED && state; s++)
+        if (strcmp(state, baseline_state_name((mg_baseline_state)s)) == 0)
+            b->state = (mg_baseline_state)s;
+    free(state);
+    if (b->state == MG_BASE_NONE) return bad(r, at, "state", "expected new, same or regressed");
+    double leak, growth, peak, allocs;
+    if (get_base_figure(r, at, o, "leaked_bytes", -MAX_EXACT_INT, &leak) < 0 ||
+        get_base_figure(r, at, o, "object_growth", -MAX_EXACT_INT, &growth) < 0 ||
+        get_base_figure(r, at, o, "peak_bytes", -MAX_EXACT_INT, &peak) < 0 ||
+        get_base_figure(r, at, o, "allocations", 0, &allocs) < 0 ||
+        get_array(r, at, o, "regressions", false, &arr) < 0)
+        return -1;
+    b->leaked_bytes = (int64_t)leak;
+    b->object_growth = (int64_t)growth;
+    b->peak_bytes = (int64_t)peak;
+    b->allocations = (uint64_t)allocs;
+    if (!arr) return 0;
+    cJSON_ArrayForEach(it, arr) {
+        const char *s = cJSON_IsString(it) ? it->valuestring : "";
+        unsigned bit = 0;
+        for (size_t i = 0; i < N_FIGURE_NAMES; i++)
+            if (strcmp(s, figure_names[i].name) == 0) bit = figure_names[i].bit;
+        if (!bit)
+            return bad(r, at, "regressions",
+                       "expected names among leak_bytes, object_growth, peak_bytes, allocations");
+        b->regressions |= bit;
+    }
+    return 0;
+}
+
 static int read_test(jr *r, const char *where, const cJSON *o, mg_test_result *t) {
     if (!cJSON_IsObject(o)) return bad(r, where, NULL, "expected an object");
     char *status;
@@ -465,6 +578,7 @@ static int read_test(jr *r, const char *where, const cJSON *o, mg_test_result *t
         read_limit(r, bat, budget, "object_growth", &t->budget.object_growth) < 0 ||
         read_limit(r, bat, budget, "peak_bytes", &t->budget.peak_bytes) < 0 ||
         read_violations(r, where, o, &t->violations) < 0 ||
+        read_baseline(r, where, o, &t->baseline) < 0 ||
         read_entries(r, where, o, "diffs", &t->diffs, &t->ndiffs) < 0 ||
         read_entries(r, where, o, "peak_diffs", &t->peak_diffs, &t->npeak_diffs) < 0 ||
         read_failures(r, where, o, t) < 0 ||
@@ -489,6 +603,29 @@ static int read_test(jr *r, const char *where, const cJSON *o, mg_test_result *t
     return 0;
 }
 
+/* The run's "baseline": absent or null for none, else {"path": ..., "removed": [...]}. */
+static int read_run_baseline(jr *r, const cJSON *doc, mg_run *run) {
+    const cJSON *o, *arr, *it;
+    if (member(r, "", doc, "baseline", false, &o) < 0) return -1;
+    if (!o || cJSON_IsNull(o)) return 0;
+    if (!cJSON_IsObject(o)) return bad(r, "", "baseline", "expected an object or null");
+    if (get_str(r, "baseline", o, "path", true, &run->baseline_path) < 0) return -1;
+    if (!run->baseline_path) return bad(r, "baseline", "path", "expected a string");
+    if (get_array(r, "baseline", o, "removed", false, &arr) < 0) return -1;
+    int n = arr ? cJSON_GetArraySize(arr) : 0;
+    if (n <= 0) return 0;
+    run->baseline_removed = mg_xcalloc((size_t)n, sizeof *run->baseline_removed);
+    cJSON_ArrayForEach(it, arr) {
+        if (!cJSON_IsString(it)) {
+            char at[64];
+            snprintf(at, sizeof at, "baseline.removed[%zu]", run->nbaseline_removed);
+            return bad(r, at, NULL, "expected a string");
+        }
+        run->baseline_removed[run->nbaseline_removed++] = mg_xstrdup(it->valuestring);
+    }
+    return 0;
+}
+
 static int read_doc(jr *r, const cJSON *doc, mg_run *run) {
     const cJSON *tool, *tests, *it;
     double schema;
@@ -507,6 +644,8 @@ static int read_doc(jr *r, const cJSON *doc, mg_run *run) {
     if (get_str(r, "", doc, "started_at", false, &run->started_at) < 0 ||
         get_str(r, "", doc, "hostname", false, &run->hostname) < 0 ||
         get_double(r, "", doc, "duration_s", &run->duration_s) < 0 ||
+        read_run_baseline(r, doc, run) < 0 ||
+        get_str(r, "", doc, "shard", false, &run->shard) < 0 ||
         get_array(r, "", doc, "tests", true, &tests) < 0)
         return -1;
     int n = cJSON_GetArraySize(tests);

@@ -97,7 +97,10 @@ static void put_testcase(FILE *out, const mg_test_result *t) {
     switch (t->status) {
     case MG_ST_FAIL:
         tag = "failure";
-        type = t->violations ? "memory-budget" : t->nfailures ? "assertion" : "failure";
+        type = t->violations                ? "memory-budget"
+               : t->baseline.regressions ? "memory-regression"
+               : t->nfailures            ? "assertion"
+                                         : "failure";
         break;
     case MG_ST_CRASH:
         tag = "error";

@@ -1,0 +1,838 @@
+/*
+ * HTML reporter: one self-contained page per run, for people reading a CI artifact.
+ *
+ * The page is the template templates/report.html (compiled in, see html_template.h)
+ * with its "<!--mg:NAME-->" markers filled here. Everything people need to read is
+ * rendered in C, so it shows without JavaScript: the header (verdict, host, times,
+ * counts, a status bar in inline SVG), the summary table and one <details> section per
+ * test. The template's inline script adds what needs a program: the per-test bar
+ * charts (drawn from a JSON blob this file embeds), sorting and filtering.
+ *
+ * Safety: every string from the run goes through put_text() (HTML) or cJSON plus
+ * put_json_blob() (the blob inside <script>), never straight into the page.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <memgate/version.h>
+
+#include "html_template.h"
+#include "report.h"
+#include "report_common.h"
+#include "util.h"
+
+/* Tracebacks shown per table (growth, peak) and frames shown per traceback. */
+#define HTML_TRACEBACKS 5
+#define HTML_FRAMES 16
+/* Captured output shown per test: the last lines, at most this many bytes. */
+#define HTML_OUTPUT_LINES 200
+#define HTML_OUTPUT_BYTES (64 * 1024)
+
+/* ---- escaping ------------------------------------------------------------------ */
+
+enum {
+    TEXT_LINES = 1u, /* keep newlines and tabs (inside <pre>); else they become spaces */
+    TEXT_ANSI = 2u   /* drop ANSI CSI sequences (colour codes in captured output) */
+};
+
+/* Writes a UTF-8 encoded code point. */
+static void put_cp(FILE *out, unsigned cp) {
+    if (cp < 0x80u) {
+        fputc((int)cp, out);
+    } else if (cp < 0x800u) {
+        fputc((int)(0xC0u | (cp >> 6)), out);
+        fputc((int)(0x80u | (cp & 0x3Fu)), out);
+    } else {
+        fputc((int)(0xE0u | (cp >> 12)), out);
+        fputc((int)(0x80u | ((cp >> 6) & 0x3Fu)), out);
+        fputc((int)(0x80u | (cp & 0x3Fu)), out);
+    }
+}
+
+/* Writes s as HTML text, safe both between tags and inside a quoted attribute value:
+ * the five markup characters become references, invalid UTF-8 and C1 controls become
+ * U+FFFD, other control characters their visible Control Pictures (ESC shows as U+241B)
+ * so nothing in a test name or its output can drive the page or hide itself. */
+static void put_text(FILE *out, const char *s, unsigned flags) {
+    if (!s) return;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned cp;
+        size_t n = mg_utf8_seq(p, &cp);
+        if (!n) {
+            put_cp(out, 0xFFFDu);
+            p++;
+            continue;
+        }
+        if ((flags & TEXT_ANSI) && cp == 0x1Bu && p[1] == '[') {
+            /* ESC [ parameters... final byte (0x40-0x7E): a colour or cursor command. */
+            const unsigned char *q = p + 2;
+            while (*q >= 0x20u && *q <= 0x3Fu) q++;
+            if (*q >= 0x40u && *q <= 0x7Eu) {
+                p = q + 1;
+                continue;
+            }
+        }
+        p += n;
+        switch (cp) {
+        case '&': fputs("&amp;", out); break;
+        case '<': fputs("&lt;", out); break;
+        case '>': fputs("&gt;", out); break;
+        case '"': fputs("&quot;", out); break;
+        case '\'': fputs("&#39;", out); break;
+        case '\n':
+        case '\t': fputc((flags & TEXT_LINES) ? (int)cp : ' ', out); break;
+        case '\r':
+            if ((flags & TEXT_LINES) && *p == '\n') break; /* CRLF reads as one newline */
+            put_cp(out, 0x240Du);
+            break;
+        default:
+            if (cp < 0x20u)
+                put_cp(out, 0x2400u + cp);
+            else if (cp == 0x7Fu)
+                put_cp(out, 0x2421u);
+            else if (cp >= 0x80u && cp <= 0x9Fu)
+                put_cp(out, 0xFFFDu);
+            else
+                fwrite(p - n, 1, n, out);
+        }
+    }
+}
+
+/* Writes the file's last component, or the whole string when it has no slash. */
+static const char *base_name(const char *path) {
+    const char *slash = strrchr(path, '/');
+    return slash && slash[1] ? slash + 1 : path;
+}
+
+/* Writes a JSON text inside <script type="application/json">: '<', '>' and '&' become
+ * \u escapes (so no "</script>" or "<!--" can end or bend the element) and so do
+ * U+2028/U+2029. All of them occur only inside JSON strings, where the escapes mean
+ * the same characters. */
+static void put_json_blob(FILE *out, const char *json) {
+    for (const unsigned char *p = (const unsigned char *)json; *p; p++) {
+        if (*p == '<')
+            fputs("\\u003c", out);
+        else if (*p == '>')
+            fputs("\\u003e", out);
+        else if (*p == '&')
+            fputs("\\u0026", out);
+        else if (p[0] == 0xE2u && p[1] == 0x80u && (p[2] == 0xA8u || p[2] == 0xA9u)) {
+            fputs(p[2] == 0xA8u ? "\\u2028" : "\\u2029", out);
+            p += 2;
+        } else
+            fputc(*p, out);
+    }
+}
+
+/* ---- figures ------------------------------------------------------------------- */
+
+static const char *status_label(mg_status st) {
+    switch (st) {
+    case MG_ST_PASS: return "PASS";
+    case MG_ST_FAIL: return "FAIL";
+    case MG_ST_CRASH: return "CRASH";
+    case MG_ST_TIMEOUT: return "TIMEOUT";
+    case MG_ST_ERROR: return "ERROR";
+    case MG_ST_SKIP: return "SKIP";
+    }
+    return "?";
+}
+
+/* Sort key of the status column: the worst outcomes first. */
+static int status_rank(mg_status st) {
+    switch (st) {
+    case MG_ST_CRASH: return 0;
+    case MG_ST_ERROR: return 1;
+    case MG_ST_TIMEOUT: return 2;
+    case MG_ST_FAIL: return 3;
+    case MG_ST_PASS: return 4;
+    case MG_ST_SKIP: return 5;
+    }
+    return 1;
+}
+
+/* Passing and failing tests ran to the end and have figures; the others do not. */
+static bool has_figures(const mg_test_result *t) {
+    return t->status == MG_ST_PASS || t->status == MG_ST_FAIL;
+}
+
+static void format_figure(int64_t v, bool bytes, char *buf, size_t len) {
+    if (bytes)
+        mg_format_size(v, buf, len);
+    else
+        snprintf(buf, len, "%" PRId64, v);
+}
+
+/* The measured figure and its limit as people read them. When both round to the same
+ * text but differ ("4.0 KiB" and "4.0 KiB"), both are given in exact bytes instead. */
+static void format_pair(int64_t measured, int64_t limit, bool bytes, char *m, char *b,
+                        size_t len) {
+    format_figure(measured, bytes, m, len);
+    if (limit < 0) {
+        snprintf(b, len, "unlimited");
+        return;
+    }
+    format_figure(limit, bytes, b, len);
+    if (bytes && measured != limit && strcmp(m, b) == 0) {
+        snprintf(m, len, "%" PRId64 " B", measured);
+        snprintf(b, len, "%" PRId64 " B", limit);
+    }
+}
+
+/* One of the three budgeted metrics of a test, or allocations (no limit). */
+typedef struct metric {
+    const char *key, *label;
+    bool bytes;
+    int64_t value;
+    const mg_limit *limit; /* NULL for allocations */
+    bool broken;           /* over its budget */
+    int64_t base;          /* baseline figure, when the test has one */
+    bool regressed;        /* grew beyond the baseline's tolerance */
+} metric;
+
+/* The metrics of t: leak, growth, peak, allocations. */
+static void metrics_of(const mg_test_result *t, metric m[4]) {
+    const mg_baseline_cmp *b = &t->baseline;
+    m[0] = (metric){"leak", "leak", true, t->leaked_bytes, &t->budget.leak_bytes,
+                    (t->violations & MG_VIOL_LEAK) != 0, b->leaked_bytes,
+                    (b->regressions & MG_VIOL_LEAK) != 0};
+    m[1] = (metric){"growth", "growth", false, t->object_growth, &t->budget.object_growth,
+                    (t->violations & MG_VIOL_GROWTH) != 0, b->object_growth,
+                    (b->regressions & MG_VIOL_GROWTH) != 0};
+    m[2] = (metric){"peak", "peak", true, t->peak_bytes, &t->budget.peak_bytes,
+                    (t->violations & MG_VIOL_PEAK) != 0, b->peak_bytes,
+                    (b->regressions & MG_VIOL_PEAK) != 0};
+    m[3] = (metric){"allocs", "allocations", false, (int64_t)t->allocations, NULL, false,
+                    (int64_t)b->allocations, (b->regressions & MG_VIOL_ALLOCS) != 0};
+}
+
+/* Whether the test has baseline figures to compare with. */
+static bool has_base_figures(const mg_test_result *t) {
+    return t->baseline.state == MG_BASE_SAME || t->baseline.state == MG_BASE_REGRESSED;
+}
+
+/* Writes the change of m against its baseline: "+192 KiB (+18.8%)", "-3", "=". */
+static void put_delta(FILE *out, const metric *m) {
+    int64_t d = m->value - m->base;
+    if (d == 0) {
+        fputs("=", out);
+        return;
+    }
+    char buf[48];
+    uint64_t mag = d < 0 ? (uint64_t)0 - (uint64_t)d : (uint64_t)d;
+    if (m->bytes)
+        mg_format_size((int64_t)(mag > INT64_MAX ? INT64_MAX : mag), buf, sizeof buf);
+    else
+        snprintf(buf, sizeof buf, "%" PRIu64, mag);
+    fprintf(out, "%s%s", d < 0 ? "-" : "+", buf);
+    if (m->base > 0) fprintf(out, " (%+.1f%%)", (double)d * 100.0 / (double)m->base);
+}
+
+/* Writes a duration: "12 ms" below a second, "1.50 s" from there on. */
+static void put_duration(FILE *out, double d) {
+    if (!isfinite(d) || d < 0) d = 0;
+    if (d < 0.9995)
+        fprintf(out, "%.0f ms", d * 1000.0);
+    else
+        fprintf(out, "%.2f s", d);
+}
+
+/* ---- header -------------------------------------------------------------------- */
+
+/* Writes "2026-11-21 09:40:00 UTC" for the report's "2026-11-21T09:40:00Z", any other
+ * form as it is. */
+static void put_started(FILE *out, const char *iso) {
+    size_t len = strlen(iso);
+    if (len == 20 && iso[10] == 'T' && iso[19] == 'Z') {
+        char buf[32];
+        snprintf(buf, sizeof buf, "%.10s %.8s UTC", iso, iso + 11);
+        put_text(out, buf, 0);
+    } else {
+        put_text(out, iso, 0);
+    }
+}
+
+typedef struct status_info {
+    mg_status st;
+    const char *label; /* "passed" */
+    size_t count;
+} status_info;
+
+static void tally_rows(const mg_tally *n, status_info rows[6]) {
+    rows[0] = (status_info){MG_ST_PASS, "passed", n->pass};
+    rows[1] = (status_info){MG_ST_FAIL, "failed", n->fail};
+    rows[2] = (status_info){MG_ST_CRASH, "crashed", n->crash};
+    rows[3] = (status_info){MG_ST_TIMEOUT, "timed out", n->timeout};
+    rows[4] = (status_info){MG_ST_ERROR, "errors", n->error};
+    rows[5] = (status_info){MG_ST_SKIP, "skipped", n->skip};
+}
+
+static bool uses_baseline(const mg_run *run) {
+    if (run->baseline_path || run->nbaseline_removed) return true;
+    for (size_t i = 0; i < run->ntests; i++)
+        if (run->tests[i].baseline.state != MG_BASE_NONE) return true;
+    return false;
+}
+
+static void put_title(FILE *out, const mg_run *run) {
+    mg_tally n;
+    mg_run_tally(run, &n);
+    fputs("memgate report", out);
+    if (n.total) fputs(n.pass + n.skip == n.total ? " \xC2\xB7 passed" : " \xC2\xB7 FAILED", out);
+    if (run->hostname && run->hostname[0]) {
+        fputs(" \xC2\xB7 ", out);
+        put_text(out, run->hostname, 0);
+    }
+}
+
+static void put_header(FILE *out, const mg_run *run) {
+    mg_tally n;
+    mg_run_tally(run, &n);
+    size_t bad = n.total - n.pass - n.skip;
+    fputs("<div class=\"brand\"><h1>memgate <span>memory report</span></h1>", out);
+    if (!n.total)
+        fputs("<span class=\"verdict none\">NO TESTS</span>"
+              "<span class=\"lede\">the report holds no test</span>",
+              out);
+    else if (bad)
+        fprintf(out,
+                "<span class=\"verdict bad\">FAILED</span>"
+                "<span class=\"lede\">%zu of %zu test%s did not pass</span>",
+                bad, n.total, n.total == 1 ? "" : "s");
+    else
+        fprintf(out,
+                "<span class=\"verdict ok\">PASSED</span>"
+                "<span class=\"lede\">all %zu test%s within budget</span>",
+                n.total, n.total == 1 ? "" : "s");
+    fputs("</div>\n<dl class=\"facts\">", out);
+    if (run->started_at && run->started_at[0]) {
+        fputs("<div><dt>Started</dt><dd><time datetime=\"", out);
+        put_text(out, run->started_at, 0);
+        fputs("\">", out);
+        put_started(out, run->started_at);
+        fputs("</time></dd></div>", out);
+    }
+    if (run->hostname && run->hostname[0]) {
+        fputs("<div><dt>Host</dt><dd>", out);
+        put_text(out, run->hostname, 0);
+        fputs("</dd></div>", out);
+    }
+    fputs("<div><dt>Duration</dt><dd>", out);
+    put_duration(out, run->duration_s);
+    fputs("</dd></div>", out);
+    fprintf(out, "<div><dt>Tests</dt><dd>%zu</dd></div>", n.total);
+    if (run->shard && run->shard[0]) {
+        fputs("<div><dt>Shard</dt><dd>", out);
+        put_text(out, run->shard, 0);
+        fputs("</dd></div>", out);
+    }
+    if (uses_baseline(run)) {
+        size_t regressed = 0, fresh = 0;
+        for (size_t i = 0; i < run->ntests; i++) {
+            regressed += run->tests[i].baseline.state == MG_BASE_REGRESSED;
+            fresh += run->tests[i].baseline.state == MG_BASE_NEW;
+        }
+        fputs("<div><dt>Baseline</dt><dd>", out);
+        if (run->baseline_path) {
+            fputs("<code>", out);
+            put_text(out, run->baseline_path, 0);
+            fputs("</code> \xC2\xB7 ", out);
+        }
+        fprintf(out, "%zu regressed \xC2\xB7 %zu new \xC2\xB7 %zu removed</dd></div>", regressed,
+                fresh, run->nbaseline_removed);
+    }
+    fputs("</dl>\n", out);
+
+    status_info rows[6];
+    tally_rows(&n, rows);
+    fputs("<div class=\"counts\" id=\"mg-counts\">", out);
+    for (size_t i = 0; i < 6; i++) {
+        const char *name = mg_status_name(rows[i].st);
+        fprintf(out,
+                "<button type=\"button\" class=\"chip%s\" data-status=\"%s\" aria-pressed=\"true\" "
+                "title=\"show or hide %s tests\"><b class=\"st-%s\" data-count=\"%s\">%zu</b>%s"
+                "</button>",
+                rows[i].count ? "" : " zero", name, rows[i].label, name, name, rows[i].count,
+                rows[i].label);
+    }
+    fputs("</div>\n", out);
+
+    /* The status bar: one segment per status, widths proportional to the counts. */
+    fputs("<svg id=\"mg-statusbar\" class=\"statusbar\" viewBox=\"0 0 1000 10\" "
+          "preserveAspectRatio=\"none\" role=\"img\" aria-label=\"tests by status\">",
+          out);
+    double x = 0;
+    for (size_t i = 0; i < 6 && n.total; i++) {
+        if (!rows[i].count) continue;
+        double w = 1000.0 * (double)rows[i].count / (double)n.total;
+        fprintf(out,
+                "<rect class=\"st-%s\" x=\"%.2f\" y=\"0\" width=\"%.2f\" height=\"10\">"
+                "<title>%zu %s</title></rect>",
+                mg_status_name(rows[i].st), x, w, rows[i].count, rows[i].label);
+        x += w;
+    }
+    fputs("</svg>\n", out);
+
+    if (run->nbaseline_removed) {
+        fprintf(out,
+                "<details class=\"removed\"><summary>%zu baseline entr%s no test in this "
+                "run</summary><ul>",
+                run->nbaseline_removed, run->nbaseline_removed == 1 ? "y has" : "ies have");
+        for (size_t i = 0; i < run->nbaseline_removed; i++) {
+            fputs("<li><code>", out);
+            put_text(out, run->baseline_removed[i], 0);
+            fputs("</code></li>", out);
+        }
+        fputs("</ul></details>\n", out);
+    }
+}
+
+/* ---- summary table ------------------------------------------------------------- */
+
+static void put_name(FILE *out, const mg_test_result *t) {
+    put_text(out, t->suite ? t->suite : "", 0);
+    fputc('/', out);
+    put_text(out, t->name ? t->name : "", 0);
+}
+
+static void put_badge(FILE *out, mg_status st) {
+    fprintf(out, "<span class=\"badge st-%s\">%s</span>", mg_status_name(st), status_label(st));
+}
+
+/* A "measured / budget" cell; its data-v (the measured figure) is the sort key. */
+static void put_figure_cell(FILE *out, const mg_test_result *t, const metric *m) {
+    if (!has_figures(t)) {
+        fputs("<td class=\"num na\" data-v=\"\">\xE2\x80\x93</td>", out);
+        return;
+    }
+    char a[48], b[48];
+    format_pair(m->value, m->limit->value, m->bytes, a, b, sizeof a);
+    fprintf(out, "<td class=\"num%s\" data-v=\"%" PRId64 "\">%s <span class=\"of\"", 
+            m->broken ? " broken" : "", m->value, a);
+    if (m->limit->value < 0)
+        fputs(" title=\"budget unlimited\">/ \xE2\x88\x9E</span></td>", out);
+    else
+        fprintf(out, " title=\"budget\">/ %s</span></td>", b);
+}
+
+static void put_baseline_cell(FILE *out, const mg_test_result *t) {
+    const mg_baseline_cmp *b = &t->baseline;
+    switch (b->state) {
+    case MG_BASE_NONE: fputs("<td class=\"base\" data-v=\"3\">\xE2\x80\x93</td>", out); return;
+    case MG_BASE_NEW:
+        fputs("<td class=\"base\" data-v=\"1\"><span class=\"tag new\">new</span></td>", out);
+        return;
+    case MG_BASE_SAME:
+    case MG_BASE_REGRESSED: break;
+    }
+    bool regressed = b->state == MG_BASE_REGRESSED;
+    fprintf(out, "<td class=\"base\" data-v=\"%d\"><span class=\"tag %s\">%s</span>",
+            regressed ? 0 : 2, regressed ? "regressed" : "same", regressed ? "regressed" : "same");
+    metric m[4];
+    metrics_of(t, m);
+    for (size_t i = 0; i < 4; i++) {
+        if (m[i].value == m[i].base) continue;
+        fprintf(out, "<div class=\"%s\">%s ",
+                m[i].regressed ? "delta-up" : (m[i].value < m[i].base ? "delta-down" : ""),
+                m[i].key);
+        put_delta(out, &m[i]);
+        fputs("</div>", out);
+    }
+    fputs("</td>", out);
+}
+
+static void put_table(FILE *out, const mg_run *run) {
+    bool with_base = uses_baseline(run);
+    fputs("<div class=\"tablebox\"><table class=\"tests\" id=\"mg-tests\">\n<thead><tr>"
+          "<th data-sort=\"num\">Status</th><th data-sort=\"text\">Test</th>"
+          "<th class=\"num\" data-sort=\"num\">Leak</th>"
+          "<th class=\"num\" data-sort=\"num\">Growth</th>"
+          "<th class=\"num\" data-sort=\"num\">Peak</th>"
+          "<th class=\"num\" data-sort=\"num\">Time</th>",
+          out);
+    if (with_base) fputs("<th data-sort=\"num\">Baseline</th>", out);
+    fputs("</tr></thead>\n<tbody>\n", out);
+    for (size_t i = 0; i < run->ntests; i++) {
+        const mg_test_result *t = &run->tests[i];
+        metric m[4];
+        metrics_of(t, m);
+        fprintf(out, "<tr data-i=\"%zu\" data-status=\"%s\"><td data-v=\"%d\">", i,
+                mg_status_name(t->status), status_rank(t->status));
+        put_badge(out, t->status);
+        fprintf(out, "</td><td class=\"name\"><a href=\"#t-%zu\">", i);
+        put_name(out, t);
+        fputs("</a>", out);
+        if (t->binary) {
+            fputs("<div class=\"sub\">", out);
+            put_text(out, t->binary, 0);
+            fputs("</div>", out);
+        }
+        if (t->status != MG_ST_PASS) {
+            char *why = mg_report_headline(t);
+            fputs("<div class=\"why\" title=\"", out);
+            put_text(out, why, 0);
+            fputs("\">", out);
+            put_text(out, why, 0);
+            fputs("</div>", out);
+            free(why);
+        }
+        fputs("</td>", out);
+        for (size_t k = 0; k < 3; k++) put_figure_cell(out, t, &m[k]);
+        double d = isfinite(t->duration_s) ? t->duration_s : 0.0;
+        fprintf(out, "<td class=\"num\" data-v=\"%.6f\">", d);
+        if (t->status == MG_ST_SKIP && d == 0)
+            fputs("\xE2\x80\x93", out);
+        else
+            put_duration(out, d);
+        fputs("</td>", out);
+        if (with_base) put_baseline_cell(out, t);
+        fputs("</tr>\n", out);
+    }
+    fputs("</tbody></table></div>\n", out);
+    if (!run->ntests) fputs("<p class=\"note\">This report holds no test.</p>\n", out);
+}
+
+/* ---- per-test sections --------------------------------------------------------- */
+
+/* The limits table: each metric measured, its budget and where the budget came from,
+ * and the baseline's figure with the change when there is one. */
+static void put_limits(FILE *out, const mg_test_result *t, bool with_base) {
+    metric m[4];
+    metrics_of(t, m);
+    bool base = with_base && has_base_figures(t);
+    fputs("<table class=\"limits\"><thead><tr><th></th><th class=\"num\">measured</th>"
+          "<th class=\"num\">budget</th><th>budget from</th>",
+          out);
+    if (base) fputs("<th class=\"num\">baseline</th><th class=\"num\">change</th>", out);
+    fputs("</tr></thead><tbody>", out);
+    for (size_t i = 0; i < 4; i++) {
+        char a[48], b[48];
+        fprintf(out, "<tr data-metric=\"%s\"%s><th>%s</th>", m[i].key,
+                m[i].broken || m[i].regressed ? " class=\"broken\"" : "", m[i].label);
+        if (m[i].limit) {
+            format_pair(m[i].value, m[i].limit->value, m[i].bytes, a, b, sizeof a);
+            fprintf(out, "<td class=\"num\" title=\"%" PRId64 "\">%s</td><td class=\"num\">%s</td>",
+                    m[i].value, a, b);
+            fprintf(out, "<td class=\"src\">%s", mg_source_name(m[i].limit->source));
+            if (m[i].limit->origin && m[i].limit->origin[0]) {
+                fputs(": ", out);
+                put_text(out, m[i].limit->origin, 0);
+            }
+            fputs("</td>", out);
+        } else {
+            format_figure(m[i].value, m[i].bytes, a, sizeof a);
+            fprintf(out, "<td class=\"num\">%s</td><td class=\"num\">\xE2\x80\x93</td><td></td>", a);
+        }
+        if (base) {
+            format_figure(m[i].base, m[i].bytes, b, sizeof b);
+            fprintf(out, "<td class=\"num\">%s</td><td class=\"num\">", b);
+            put_delta(out, &m[i]);
+            fputs("</td>", out);
+        }
+        fputs("</tr>", out);
+    }
+    fputs("</tbody></table>", out);
+}
+
+/* Writes one frame as "function (file:line)": the function, then the source position
+ * (full path in the tooltip), else the module and offset, else the address. */
+static void put_frame(FILE *out, const mg_frame *f) {
+    fputs("<li><span class=\"fn\">", out);
+    put_text(out, f->function && f->function[0] ? f->function : "??", 0);
+    fputs("</span>", out);
+    if (f->file && f->file[0]) {
+        fputs(" <span class=\"loc\" title=\"", out);
+        put_text(out, f->file, 0);
+        fputs("\">(", out);
+        put_text(out, base_name(f->file), 0);
+        if (f->line) fprintf(out, ":%u", f->line);
+        fputs(")</span>", out);
+    } else if (f->module && f->module[0]) {
+        fputs(" <span class=\"loc\" title=\"", out);
+        put_text(out, f->module, 0);
+        fputs("\">(", out);
+        put_text(out, base_name(f->module), 0);
+        fprintf(out, "+0x%" PRIx64 ")</span>", f->address);
+    } else if (f->address) {
+        fprintf(out, " <span class=\"loc\">(0x%" PRIx64 ")</span>", f->address);
+    }
+    fputs("</li>", out);
+}
+
+/* The top tracebacks of a growth table (peak == false: sizes are diffs) or of the
+ * memory held at the peak. */
+static void put_entries(FILE *out, const mg_entry *e, size_t n, bool peak) {
+    size_t shown = n < HTML_TRACEBACKS ? n : HTML_TRACEBACKS;
+    fprintf(out, "<h3>%s <small>(top %zu of %zu, innermost frame first)</small></h3>",
+            peak ? "Memory held at the peak" : "Growth by traceback", shown, n);
+    for (size_t i = 0; i < shown; i++) {
+        char sz[48];
+        int64_t size = peak ? e[i].size : e[i].size_diff;
+        int64_t count = peak ? e[i].count : e[i].count_diff;
+        mg_format_size(size, sz, sizeof sz);
+        fprintf(out,
+                "<div class=\"tb\"><div class=\"head\"><b>%s%s</b> in %" PRId64 " block%s</div>"
+                "<ol class=\"frames\">",
+                !peak && size > 0 ? "+" : "", sz, count, count == 1 || count == -1 ? "" : "s");
+        size_t nf = e[i].nframes < HTML_FRAMES ? e[i].nframes : HTML_FRAMES;
+        for (size_t k = 0; k < nf; k++) put_frame(out, &e[i].frames[k]);
+        if (!e[i].nframes) fputs("<li class=\"more\">no frames recorded</li>", out);
+        if (e[i].nframes > nf)
+            fprintf(out, "<li class=\"more\">\xE2\x80\xA6 %zu more frame%s</li>", e[i].nframes - nf,
+                    e[i].nframes - nf == 1 ? "" : "s");
+        fputs("</ol></div>", out);
+    }
+}
+
+/* The captured output's tail: at most HTML_OUTPUT_LINES lines, HTML_OUTPUT_BYTES bytes,
+ * cut at a line start (or a UTF-8 sequence start when one line is that long). */
+static void put_output(FILE *out, const char *output) {
+    size_t len = strlen(output), lines = 0;
+    for (size_t i = 0; i < len; i++) lines += output[i] == '\n';
+    if (len && output[len - 1] != '\n') lines++;
+    size_t start = len, seen = 0;
+    while (start > 0 && len - start < HTML_OUTPUT_BYTES) {
+        if (output[start - 1] == '\n' && start != len && ++seen == HTML_OUTPUT_LINES) break;
+        start--;
+    }
+    if (start > 0 && output[start - 1] != '\n')
+        while (start < len && ((unsigned char)output[start] & 0xC0u) == 0x80u) start++;
+    size_t kept = 0;
+    for (size_t i = start; i < len; i++) kept += output[i] == '\n';
+    if (len > start && output[len - 1] != '\n') kept++;
+    if (start > 0)
+        fprintf(out, "<h3>Output <small>(last %zu of %zu lines)</small></h3>", kept, lines);
+    else
+        fputs("<h3>Output</h3>", out);
+    fputs("<pre class=\"out\">", out);
+    put_text(out, output + start, TEXT_LINES | TEXT_ANSI);
+    fputs("</pre>", out);
+}
+
+static void put_section(FILE *out, const mg_test_result *t, size_t i, bool with_base) {
+    bool open = t->status != MG_ST_PASS && t->status != MG_ST_SKIP;
+    fprintf(out, "<details class=\"test\" id=\"t-%zu\" data-i=\"%zu\" data-status=\"%s\"%s><summary>",
+            i, i, mg_status_name(t->status), open ? " open" : "");
+    put_badge(out, t->status);
+    fputs("<span class=\"tname\">", out);
+    put_name(out, t);
+    fputs("</span>", out);
+    char *why = t->status != MG_ST_PASS ? mg_report_headline(t) : NULL;
+    if (why) {
+        fputs("<span class=\"why\">", out);
+        put_text(out, why, 0);
+        fputs("</span>", out);
+    }
+    fputs("<span class=\"dur\">", out);
+    put_duration(out, t->duration_s);
+    fputs("</span></summary>\n<div class=\"body\">", out);
+    if (t->binary) {
+        fputs("<p class=\"note\">binary <code>", out);
+        put_text(out, t->binary, 0);
+        fputs("</code></p>", out);
+    }
+    if (has_figures(t)) {
+        fprintf(out, "<div class=\"figures\"><div class=\"chart\" data-i=\"%zu\"></div>", i);
+        put_limits(out, t, with_base);
+        fputs("</div>", out);
+    }
+    /* A failure is described by its limits and assertions; the rest get a sentence. */
+    if ((t->message && t->message[0]) || !has_figures(t)) {
+        char *o = mg_report_outcome(t);
+        if (!why || strcmp(o, why) != 0) { /* the summary line may have said it already */
+            fputs("<p class=\"outcome\">", out);
+            put_text(out, o, 0);
+            fputs("</p>", out);
+        }
+        free(o);
+    }
+    free(why);
+    if (t->nfailures) {
+        fprintf(out, "<h3>Assertion failures <small>(%zu)</small></h3><ul class=\"asserts\">",
+                t->nfailures);
+        for (size_t k = 0; k < t->nfailures; k++) {
+            const mg_failure *f = &t->failures[k];
+            fputs("<li><code>", out);
+            put_text(out, f->file ? base_name(f->file) : "??", 0);
+            fprintf(out, ":%u</code> ", f->line);
+            put_text(out, f->condition ? f->condition : "", 0);
+            fputs("</li>", out);
+        }
+        fputs("</ul>", out);
+    }
+    if (t->ndiffs) put_entries(out, t->diffs, t->ndiffs, false);
+    if (t->npeak_diffs) put_entries(out, t->peak_diffs, t->npeak_diffs, true);
+    if (t->violations && !t->ndiffs && !t->npeak_diffs)
+        fputs("<p class=\"note\">No tracebacks were recorded.</p>", out);
+    if (t->traced && (t->ndiffs || t->npeak_diffs))
+        fputs("<p class=\"note\">These tracebacks come from a traced re-run of the test.</p>", out);
+    if (t->rerun_mismatch)
+        fputs("<p class=\"note\">The traced re-run did not reproduce the first run's figures; "
+              "its tracebacks may not explain them.</p>",
+              out);
+    if (t->output && t->output[0]) put_output(out, t->output);
+    fputs("</div></details>\n", out);
+}
+
+static void put_sections(FILE *out, const mg_run *run) {
+    bool with_base = uses_baseline(run);
+    for (size_t i = 0; i < run->ntests; i++) put_section(out, &run->tests[i], i, with_base);
+}
+
+/* ---- data for the script ------------------------------------------------------- */
+
+/* cJSON signals out-of-memory with NULL; one flag records whether the tree is whole. */
+typedef struct jb {
+    bool failed;
+} jb;
+
+static cJSON *jadd(jb *w, cJSON *obj, const char *key, cJSON *item) {
+    if (!item) {
+        w->failed = true;
+        return NULL;
+    }
+    if (obj && !(key ? cJSON_AddItemToObject(obj, key, item) : cJSON_AddItemToArray(obj, item))) {
+        cJSON_Delete(item);
+        w->failed = true;
+        return NULL;
+    }
+    return item;
+}
+
+/* A string member; invalid UTF-8 mended (JSON text must be UTF-8), NULL as "". */
+static void jstr(jb *w, cJSON *obj, const char *key, const char *s) {
+    char *fixed = mg_utf8_fix(s);
+    jadd(w, obj, key, cJSON_CreateString(fixed ? fixed : s ? s : ""));
+    free(fixed);
+}
+
+static void jnum_or_null(jb *w, cJSON *obj, const char *key, bool present, int64_t v) {
+    jadd(w, obj, key, present ? cJSON_CreateNumber((double)v) : cJSON_CreateNull());
+}
+
+/* What the charts need per test: each budgeted metric's figure, budget (null when
+ * unlimited) and baseline (null when none), plus the texts the table shows. */
+static void put_test_data(jb *w, cJSON *arr, const mg_test_result *t) {
+    cJSON *o = jadd(w, arr, NULL, cJSON_CreateObject());
+    if (!o) return;
+    char *name = mg_xasprintf("%s/%s", t->suite ? t->suite : "", t->name ? t->name : "");
+    jstr(w, o, "name", name);
+    free(name);
+    jstr(w, o, "binary", t->binary);
+    jstr(w, o, "status", mg_status_name(t->status));
+    if (!has_figures(t)) {
+        jadd(w, o, "metrics", cJSON_CreateNull());
+        return;
+    }
+    cJSON *ms = jadd(w, o, "metrics", cJSON_CreateArray());
+    metric m[4];
+    metrics_of(t, m);
+    bool base = has_base_figures(t);
+    for (size_t i = 0; ms && i < 3; i++) {
+        cJSON *mo = jadd(w, ms, NULL, cJSON_CreateObject());
+        if (!mo) return;
+        char a[48], b[48], c[48], label[160];
+        format_pair(m[i].value, m[i].limit->value, m[i].bytes, a, b, sizeof a);
+        jstr(w, mo, "key", m[i].key);
+        jstr(w, mo, "label", m[i].label);
+        jadd(w, mo, "value", cJSON_CreateNumber((double)m[i].value));
+        jnum_or_null(w, mo, "budget", m[i].limit->value >= 0, m[i].limit->value);
+        jnum_or_null(w, mo, "baseline", base, m[i].base);
+        jadd(w, mo, "broken", cJSON_CreateBool(m[i].broken));
+        jadd(w, mo, "regressed", cJSON_CreateBool(m[i].regressed));
+        if (m[i].limit->value < 0)
+            snprintf(label, sizeof label, "%s, budget unlimited%s", a,
+                     m[i].regressed ? ", regressed" : "");
+        else
+            snprintf(label, sizeof label, "%s %s budget %s%s", a,
+                     m[i].broken ? ">" : "\xE2\x89\xA4", b, m[i].regressed ? ", regressed" : "");
+        jstr(w, mo, "text", label);
+        jstr(w, mo, "budgetText", b);
+        if (base) {
+            format_figure(m[i].base, m[i].bytes, c, sizeof c);
+            jstr(w, mo, "baselineText", c);
+        } else {
+            jadd(w, mo, "baselineText", cJSON_CreateNull());
+        }
+    }
+}
+
+/* The JSON blob, or NULL when out of memory. Free with cJSON_free. */
+static char *data_json(const mg_run *run) {
+    jb w = {false};
+    cJSON *doc = cJSON_CreateObject();
+    if (!doc) return NULL;
+    jstr(&w, doc, "version", MEMGATE_VERSION_STRING);
+    cJSON *tests = jadd(&w, doc, "tests", cJSON_CreateArray());
+    for (size_t i = 0; tests && i < run->ntests; i++) put_test_data(&w, tests, &run->tests[i]);
+    char *text = w.failed ? NULL : cJSON_PrintUnformatted(doc);
+    cJSON_Delete(doc);
+    return text;
+}
+
+/* ---- the page ------------------------------------------------------------------ */
+
+/* Fills the marker name (len bytes) of the template. -1 for a name it does not know. */
+static int fill(FILE *out, const char *name, size_t len, const mg_run *run, const char *json) {
+#define IS(s) (len == sizeof(s) - 1 && memcmp(name, s, len) == 0)
+    if (IS("version"))
+        put_text(out, MEMGATE_VERSION_STRING, 0);
+    else if (IS("title"))
+        put_title(out, run);
+    else if (IS("header"))
+        put_header(out, run);
+    else if (IS("table"))
+        put_table(out, run);
+    else if (IS("details"))
+        put_sections(out, run);
+    else if (IS("data"))
+        put_json_blob(out, json);
+    else
+        return -1;
+    return 0;
+#undef IS
+}
+
+int mg_report_html_write(const mg_run *run, const char *path, char *err, size_t errlen) {
+    char *json = data_json(run);
+    if (!json) {
+        mg_set_err(err, errlen, "cannot write HTML report '%s': out of memory", path);
+        return -1;
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    if (!out) {
+        cJSON_free(json);
+        mg_set_err(err, errlen, "cannot write HTML report '%s': out of memory", path);
+        return -1;
+    }
+    static const char open_mark[] = "<!--mg:", close_mark[] = "-->";
+    const char *tpl = (const char *)mg__html_template, *p = tpl;
+    int rc = 0;
+    for (const char *m; (m = strstr(p, open_mark)) != NULL;) {
+        fwrite(p, 1, (size_t)(m - p), out);
+        const char *name = m + sizeof open_mark - 1, *end = strstr(name, close_mark);
+        if (!end || fill(out, name, (size_t)(end - name), run, json) != 0) {
+            mg_set_err(err, errlen, "cannot write HTML report '%s': bad template marker at "
+                       "byte %zu", path, (size_t)(m - tpl));
+            rc = -1;
+            break;
+        }
+        p = end + sizeof close_mark - 1;
+    }
+    if (rc == 0) fputs(p, out);
+    cJSON_free(json);
+    if (fclose(out) != 0 || !buf) {
+        free(buf);
+        mg_set_err(err, errlen, "cannot write HTML report '%s': out of memory", path);
+        return -1;
+    }
+    if (rc == 0) rc = mg_report_write_atomic(path, "HTML report", buf, len, err, errlen);
+    free(buf);
+    return rc;
+}
