@@ -18,6 +18,12 @@ void *mg__sys_alloc(size_t size) {
     return p == MAP_FAILED ? NULL : p;
 }
 
+void *mg__sys_alloc_populated(size_t size) {
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
 void mg__sys_free(void *p, size_t size) {
     if (p) munmap(p, size);
 }

@@ -49,6 +49,9 @@
 
 /* ---- raw memory and formatting (fmt.c) -------------------------------------------- */
 void *mg__sys_alloc(size_t size);          /* zeroed, page-granular mmap; NULL on failure */
+/* The same, with the pages populated up front: for memory that is about to be written
+ * whole (table growth, stack tree chunks), one call instead of a fault per page. */
+void *mg__sys_alloc_populated(size_t size);
 void mg__sys_free(void *p, size_t size);
 void mg__log(const char *fmt, ...);        /* "memgate: ..." to stderr, %s %d %u %zu %lld %llu %x %p only */
 size_t mg__fmt(char *buf, size_t len, const char *fmt, ...);

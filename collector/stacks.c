@@ -59,14 +59,21 @@ void mg__stack_lock(void) {
 
 void mg__stack_unlock(void) { atomic_store_explicit(&tree_lock, 0, memory_order_release); }
 
-static inline uint64_t key_hash(uint32_t parent, uint64_t ip) {
-    return (ip ^ ((uint64_t)parent << 32 | parent)) * 0x9E3779B97F4A7C15ull;
+/* Home slot of (parent, ip) in the index. Children are created right after their parent
+ * in most programs (a deeper call allocates next), and ids are handed out in creation
+ * order, so the home is derived from the parent's id (times two: the index is kept at
+ * most half full) plus a few bits of the frame: lookups and insertions walk the index
+ * roughly in order instead of touching a random cache line each. */
+static inline size_t index_slot(uint32_t parent, uint64_t ip, unsigned bits) {
+    uint64_t h = ip * 0x9E3779B97F4A7C15ull;
+    return ((size_t)parent * 2u + (size_t)(h >> 59)) & (((size_t)1 << bits) - 1);
 }
 
 static int index_grow(void) {
     unsigned nbits = index_bits ? index_bits + 1 : 12;
     size_t ncap = (size_t)1 << nbits;
-    uint32_t *ni = mg__sys_alloc(ncap * sizeof(uint32_t));
+    uint32_t *ni = (ncap * sizeof(uint32_t) >= (1u << 20) ? mg__sys_alloc_populated : mg__sys_alloc)(
+        ncap * sizeof(uint32_t));
     if (!ni) return -1;
     size_t nmask = ncap - 1;
     if (index_ids) {
@@ -75,7 +82,7 @@ static int index_grow(void) {
             uint32_t id = index_ids[i];
             if (!id) continue;
             node *n = node_at(id);
-            size_t j = (size_t)(key_hash(n->parent, n->ip) >> (64 - nbits));
+            size_t j = index_slot(n->parent, n->ip, nbits);
             while (ni[j]) j = (j + 1) & nmask;
             ni[j] = id;
         }
@@ -91,7 +98,7 @@ static uint32_t child_of(uint32_t parent, uint64_t ip) {
     if ((index_count + 1) * 2 > ((size_t)1 << index_bits) && index_grow() != 0)
         return MG_STACK_OVERFLOW;
     size_t mask = ((size_t)1 << index_bits) - 1;
-    size_t j = (size_t)(key_hash(parent, ip) >> (64 - index_bits));
+    size_t j = index_slot(parent, ip, index_bits);
     for (;; j = (j + 1) & mask) {
         uint32_t id = index_ids[j];
         if (!id) break;
@@ -101,7 +108,10 @@ static uint32_t child_of(uint32_t parent, uint64_t ip) {
     uint32_t id = atomic_load_explicit(&nnodes, memory_order_relaxed);
     if (id > MG_STACK_MAX_NODES) return MG_STACK_OVERFLOW;
     if (!chunks[id >> CHUNK_BITS]) {
-        chunks[id >> CHUNK_BITS] = mg__sys_alloc(sizeof(node) * CHUNK_NODES);
+        /* The first chunk is faulted in lazily (most programs use a few pages of it);
+         * later ones belong to programs with many stacks and are populated at once. */
+        chunks[id >> CHUNK_BITS] = (id ? mg__sys_alloc_populated : mg__sys_alloc)(
+            sizeof(node) * CHUNK_NODES);
         if (!chunks[id >> CHUNK_BITS]) return MG_STACK_OVERFLOW;
     }
     node *n = node_at(id);

@@ -31,7 +31,8 @@ static void place(slot *slots, unsigned bits, uintptr_t key, uint64_t meta) {
 int mg__table_grow(shard *s) {
     unsigned nbits = s->bits ? s->bits + 1 : 4;
     size_t ncap = (size_t)1 << nbits;
-    slot *ns = mg__sys_alloc(ncap * sizeof(slot));
+    slot *ns = (ncap * sizeof(slot) >= (1u << 20) ? mg__sys_alloc_populated : mg__sys_alloc)(
+        ncap * sizeof(slot));
     if (!ns) return -1;
     if (s->slots) {
         size_t cap = (size_t)1 << s->bits;

@@ -57,12 +57,15 @@ char *mg_baseline_key(const mg_test_result *t);
  * into a fail (with a message like "peak 1.2 MiB > baseline 1.0 MiB + 10%") when a
  * figure regressed, and lists the baseline keys with no test in run->baseline_removed.
  * Tests without figures (crash, timeout, error, skip) get MG_BASE_NONE and are not
- * counted as removed. */
+ * counted as removed. Sets run->baseline_path to the baseline's path when it is NULL;
+ * tol NULL means the defaults; b NULL clears every test's comparison. */
 void mg_baseline_compare(const mg_baseline *b, const mg_tolerance *tol, mg_run *run);
 
 /* Writes a baseline from run (tests with figures: pass or fail). With ratchet and an
  * existing baseline `old`: figures never grow (each metric = min(old, new)), tests
- * missing from the run are dropped, new tests are added. Atomic write (temp + rename).
+ * missing from the run are dropped, new tests are added (a test in the run without
+ * figures keeps its old entry). Negative figures are written as 0; two binaries with the
+ * same basename share a key holding the larger figures. Atomic write (temp + rename).
  * 0, or -1 with err. */
 int mg_baseline_write(const char *path, const mg_run *run, const mg_baseline *old, bool ratchet,
                       char *err, size_t errlen);

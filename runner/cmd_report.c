@@ -26,15 +26,18 @@
 
 /* The value of option `name` at argv[*i]: "--name=VALUE" or "--name VALUE" (then *i
  * moves past VALUE). NULL when argv[*i] is not that option; *missing is set when it is
- * but has no value. */
+ * but has no value (or an empty one). */
 static const char *option_value(int argc, char **argv, int *i, const char *name,
                                 bool *missing) {
     const char *arg = argv[*i];
     size_t n = strlen(name);
     if (strncmp(arg, name, n) != 0) return NULL;
-    if (arg[n] == '=') return arg + n + 1;
+    if (arg[n] == '=') {
+        *missing = arg[n + 1] == '\0';
+        return *missing ? NULL : arg + n + 1;
+    }
     if (arg[n] != '\0') return NULL;
-    if (*i + 1 >= argc) {
+    if (*i + 1 >= argc || argv[*i + 1][0] == '\0') {
         *missing = true;
         return NULL;
     }
@@ -110,14 +113,15 @@ int mg_cmd_report(int argc, char **argv) {
             json = v;
         } else if ((v = option_value(argc, argv, &i, "--color", &missing))) {
             if (strcmp(v, "auto") && strcmp(v, "always") && strcmp(v, "never")) {
-                fprintf(stderr, "memgate: report: --color: '%s' is not one of auto, always, never\n",
-                        v);
+                fprintf(stderr,
+                        "memgate: report: --color: '%s' is not one of auto, always, never\n", v);
                 return 2;
             }
             color = v;
         } else {
             if (missing)
-                fprintf(stderr, "memgate: report: %s needs a value\n", arg);
+                fprintf(stderr, "memgate: report: %.*s needs a value\n", (int)strcspn(arg, "="),
+                        arg);
             else
                 fprintf(stderr, "memgate: report: unknown option '%s'\n", arg);
             fputs("Try 'memgate report --help'.\n", stderr);
@@ -272,14 +276,16 @@ static void merge_runs(mg_run *merged, mg_run *runs, size_t nruns) {
     merged->tests = total ? mg_xcalloc(total, sizeof *merged->tests) : NULL;
     for (size_t k = 0; k < nruns; k++) {
         mg_run *r = &runs[k];
-        if (r->ntests) memcpy(merged->tests + merged->ntests, r->tests, r->ntests * sizeof *r->tests);
+        if (r->ntests)
+            memcpy(merged->tests + merged->ntests, r->tests, r->ntests * sizeof *r->tests);
         merged->ntests += r->ntests;
         free(r->tests);
         r->tests = NULL;
         r->ntests = 0;
         merged->duration_s += r->duration_s;
         /* ISO 8601 UTC times of one format compare as strings. */
-        if (r->started_at && (!merged->started_at || strcmp(r->started_at, merged->started_at) < 0)) {
+        if (r->started_at &&
+            (!merged->started_at || strcmp(r->started_at, merged->started_at) < 0)) {
             free(merged->started_at);
             merged->started_at = r->started_at;
             r->started_at = NULL;
@@ -297,7 +303,8 @@ static void merge_runs(mg_run *merged, mg_run *runs, size_t nruns) {
 /* Whether a and b name the same existing file. */
 static bool same_file(const char *a, const char *b) {
     struct stat sa, sb;
-    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
 }
 
 int mg_cmd_merge(int argc, char **argv) {

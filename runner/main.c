@@ -20,7 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "baseline.h"
 #include "budgets.h"
+#include "commands.h"
 #include "exec.h"
 #include "memgate/version.h"
 #include "report.h"
@@ -35,6 +37,8 @@ static void usage(FILE *out) {
     fputs("usage: memgate run [OPTIONS] BINARY...\n"
           "       memgate exec [OPTIONS] -- PROGRAM [ARGS...]\n"
           "       memgate list [-k GLOB] BINARY...\n"
+          "       memgate report IN.json [--junit PATH] [--html PATH] [--json PATH]\n"
+          "       memgate merge OUT.json IN.json...\n"
           "       memgate --version | --help\n"
           "\n"
           "Runs each CUnit test in its own process under an allocation collector and fails\n"
@@ -49,6 +53,7 @@ static void usage(FILE *out) {
           "Reports:\n"
           "  --junit PATH            JUnit XML report\n"
           "  --json PATH             JSON report with diffs and tracebacks\n"
+          "  --html PATH             self-contained HTML report\n"
           "  --color WHEN            auto (default), always, never\n"
           "  -v, --verbose           show every test's figures and tracebacks of breaches\n"
           "  -q, --quiet             no per-test lines, only problems and the summary\n"
@@ -62,7 +67,15 @@ static void usage(FILE *out) {
           "  --unwind METHOD         libunwind (default) or fp (frame pointers: faster,\n"
           "                          needs -fno-omit-frame-pointer everywhere)\n"
           "  --max-frames N          frames per traceback, 1..64 (default 32)\n"
-          "  --library PATH          libmemgate.so to preload (default: next to memgate)\n",
+          "  --library PATH          libmemgate.so to preload (default: next to memgate)\n"
+          "  --shard I/N             run only shard I (0-based) of N (also Bazel's\n"
+          "                          TEST_SHARD_INDEX/TEST_TOTAL_SHARDS, GTEST_SHARD_*)\n"
+          "Regression gate:\n"
+          "  --baseline FILE         fail tests whose figures grew beyond tolerance\n"
+          "  --tolerance LIST        e.g. peak=10%,allocs=5%,leak=0,growth=2\n"
+          "                          (defaults: leak 0, growth 0, peak 10%, allocs 10%)\n"
+          "  --update-baseline FILE  write this run's figures as the baseline\n"
+          "  --ratchet               with --update-baseline: figures only ever go down\n",
           out);
 }
 
@@ -142,9 +155,27 @@ static int check_binary(const char *path) {
     return 0;
 }
 
+/* Parses "I/N" with 0 <= I < N. */
+static int parse_shard(const char *what, const char *val, unsigned *index, unsigned *count) {
+    char *end;
+    errno = 0;
+    unsigned long i = strtoul(val, &end, 10);
+    if (errno || end == val || *end != '/' || val[0] == '-') goto bad;
+    const char *n_text = end + 1;
+    unsigned long n = strtoul(n_text, &end, 10);
+    if (errno || end == n_text || *end || n_text[0] == '-' || n == 0 || n > 100000 || i >= n) goto bad;
+    *index = (unsigned)i;
+    *count = (unsigned)n;
+    return 0;
+bad:
+    fprintf(stderr, "memgate: %s: '%s' is not I/N with 0 <= I < N (e.g. 0/4)\n", what, val);
+    return -1;
+}
+
 enum {
     OPT_JUNIT = 256, OPT_JSON, OPT_BUDGETS, OPT_LEAK, OPT_GROWTH, OPT_PEAK, OPT_TIMEOUT,
-    OPT_SUPP, OPT_STACKS, OPT_NORERUN, OPT_UNWIND, OPT_FRAMES, OPT_COLOR, OPT_LIBRARY
+    OPT_SUPP, OPT_STACKS, OPT_NORERUN, OPT_UNWIND, OPT_FRAMES, OPT_COLOR, OPT_LIBRARY,
+    OPT_HTML, OPT_SHARD, OPT_BASELINE, OPT_TOLERANCE, OPT_UPDATE_BASELINE, OPT_RATCHET
 };
 
 static const struct option long_opts[] = {
@@ -164,6 +195,12 @@ static const struct option long_opts[] = {
     {"filter", required_argument, NULL, 'k'},
     {"color", required_argument, NULL, OPT_COLOR},
     {"library", required_argument, NULL, OPT_LIBRARY},
+    {"html", required_argument, NULL, OPT_HTML},
+    {"shard", required_argument, NULL, OPT_SHARD},
+    {"baseline", required_argument, NULL, OPT_BASELINE},
+    {"tolerance", required_argument, NULL, OPT_TOLERANCE},
+    {"update-baseline", required_argument, NULL, OPT_UPDATE_BASELINE},
+    {"ratchet", no_argument, NULL, OPT_RATCHET},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -171,7 +208,10 @@ static const struct option long_opts[] = {
 };
 
 typedef struct cli {
-    const char *junit, *json, *budgets_path, *supp_path, *library, *unwind, *color;
+    const char *junit, *json, *budgets_path, *supp_path, *library, *unwind, *color, *html;
+    const char *baseline, *update_baseline, *shard_text;
+    mg_tolerance tolerance;
+    bool ratchet, shard_given;
     mg_exec_opts ex;
     const char **filters;
     size_t nfilters;
@@ -186,6 +226,8 @@ static int parse_options(int argc, char **argv, cli *o, bool stop_at_operand) {
     o->ex.timeout_ms = 60000;
     o->ex.cli.leak_bytes = o->ex.cli.object_growth = o->ex.cli.peak_bytes = MG_LIMIT_UNSET;
     o->color = "auto";
+    mg_tolerance_default(&o->tolerance);
+    char terr[512];
     optind = 1;
     opterr = 0;
     int c;
@@ -236,6 +278,20 @@ static int parse_options(int argc, char **argv, cli *o, bool stop_at_operand) {
             o->color = optarg;
             break;
         case OPT_LIBRARY: o->library = optarg; break;
+        case OPT_HTML: o->html = optarg; break;
+        case OPT_SHARD:
+            if (parse_shard("--shard", optarg, &o->ex.shard_index, &o->ex.shard_count)) return -1;
+            o->shard_given = true;
+            break;
+        case OPT_BASELINE: o->baseline = optarg; break;
+        case OPT_UPDATE_BASELINE: o->update_baseline = optarg; break;
+        case OPT_RATCHET: o->ratchet = true; break;
+        case OPT_TOLERANCE:
+            if (mg_tolerance_parse(optarg, &o->tolerance, terr, sizeof terr) != 0) {
+                fprintf(stderr, "memgate: --tolerance: %s\n", terr);
+                return -1;
+            }
+            break;
         case 'v': o->verbose = true; break;
         case 'q': o->quiet = true; break;
         case 'h': usage(stdout); exit(0);
@@ -252,9 +308,34 @@ static int parse_options(int argc, char **argv, cli *o, bool stop_at_operand) {
     return optind;
 }
 
+/* Bazel and GoogleTest sharding variables, when --shard was not given. Also touches
+ * the shard status file, which tells Bazel that sharding is supported. */
+static int shard_from_env(cli *o) {
+    static const char *vars[][3] = {{"TEST_SHARD_INDEX", "TEST_TOTAL_SHARDS", "TEST_SHARD_STATUS_FILE"},
+                                    {"GTEST_SHARD_INDEX", "GTEST_TOTAL_SHARDS", "GTEST_SHARD_STATUS_FILE"}};
+    for (size_t k = 0; k < 2; k++) {
+        const char *idx = getenv(vars[k][0]), *total = getenv(vars[k][1]);
+        const char *status = getenv(vars[k][2]);
+        if (status && *status) {
+            FILE *f = fopen(status, "a");
+            if (f) fclose(f);
+        }
+        if (o->shard_given || !idx || !total || !*idx || !*total) continue;
+        char text[64];
+        snprintf(text, sizeof text, "%s/%s", idx, total);
+        if (parse_shard(vars[k][0], text, &o->ex.shard_index, &o->ex.shard_count)) return -1;
+        o->shard_given = true;
+    }
+    return 0;
+}
+
 static int write_reports(const cli *o, const mg_run *run) {
     char err[1024];
     int rc = 0;
+    if (o->html && mg_report_html_write(run, o->html, err, sizeof err) != 0) {
+        fprintf(stderr, "memgate: %s\n", err);
+        rc = -1;
+    }
     if (o->json && mg_report_json_write(run, o->json, err, sizeof err) != 0) {
         fprintf(stderr, "memgate: %s\n", err);
         rc = -1;
@@ -298,6 +379,35 @@ static int cmd_run(int argc, char **argv, bool exec_mode) {
         fprintf(stderr, "memgate: %s\n", err);
         mg_supp_free(supp);
         mg_budgets_free(bf);
+        return 2;
+    }
+    if (shard_from_env(&o) != 0) {
+        mg_supp_free(supp);
+        mg_budgets_free(bf);
+        return 2;
+    }
+    /* Bazel and GoogleTest name the JUnit file they collect. */
+    if (!o.junit) {
+        const char *x = getenv("XML_OUTPUT_FILE");
+        const char *g = getenv("GTEST_OUTPUT");
+        if (x && *x) o.junit = x;
+        else if (g && !strncmp(g, "xml:", 4) && g[4]) o.junit = g + 4;
+    }
+    mg_baseline *base = NULL;
+    if (o.baseline && mg_baseline_load(o.baseline, &base, err, sizeof err) != 0) {
+        fprintf(stderr, "memgate: %s\n", err);
+        mg_supp_free(supp);
+        mg_budgets_free(bf);
+        return 2;
+    }
+    mg_baseline *ratchet_old = NULL;
+    if (o.ratchet && !o.update_baseline) {
+        fprintf(stderr, "memgate: --ratchet needs --update-baseline FILE\n");
+        return 2;
+    }
+    if (o.ratchet && access(o.update_baseline, F_OK) == 0 &&
+        mg_baseline_load(o.update_baseline, &ratchet_old, err, sizeof err) != 0) {
+        fprintf(stderr, "memgate: %s\n", err);
         return 2;
     }
     char *lib = o.library ? mg_xstrdup(o.library) : find_library();
@@ -351,14 +461,31 @@ static int cmd_run(int argc, char **argv, bool exec_mode) {
     gethostname(host, sizeof host - 1);
     run.hostname = mg_xstrdup(host);
     int rc = mg_exec(&o.ex, &run, err, sizeof err);
+    if (o.shard_given) run.shard = mg_xasprintf("%u/%u", o.ex.shard_index, o.ex.shard_count);
     if (rc != 0) {
         fprintf(stderr, "memgate: %s\n", err);
         rc = 2;
     } else {
+        if (base) {
+            run.baseline_path = mg_xstrdup(o.baseline);
+            mg_baseline_compare(base, &o.tolerance, &run);
+        }
         mg_console_summary(stdout, &run, &prog.console);
+        if (o.update_baseline && !interrupted) {
+            if (mg_baseline_write(o.update_baseline, &run, ratchet_old, o.ratchet, err, sizeof err) != 0) {
+                fprintf(stderr, "memgate: %s\n", err);
+                rc = 2;
+            } else {
+                fprintf(stderr, "memgate: baseline written to %s\n", o.update_baseline);
+            }
+        }
         if (interrupted)
             fprintf(stderr, "memgate: interrupted; reports cover the %zu tests that finished\n", run.ntests);
         if (write_reports(&o, &run) != 0) rc = 2;
+        if (rc == 2) {
+            /* keep 2: the reports or the baseline could not be written */
+        } else
+        {
         mg_tally tl;
         mg_run_tally(&run, &tl);
         if (rc == 0) {
@@ -369,9 +496,12 @@ static int cmd_run(int argc, char **argv, bool exec_mode) {
                 rc = tl.pass + tl.skip == tl.total ? 0 : 1;
             }
         }
+        }
         if (interrupted) rc = 128 + interrupted;
     }
     mg_run_free_contents(&run);
+    mg_baseline_free(base);
+    mg_baseline_free(ratchet_old);
     mg_supp_free(supp);
     mg_budgets_free(bf);
     free(lib);
@@ -438,6 +568,8 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1, false);
     if (!strcmp(cmd, "exec")) return cmd_run(argc - 1, argv + 1, true);
     if (!strcmp(cmd, "list")) return cmd_list(argc - 1, argv + 1);
+    if (!strcmp(cmd, "report")) return mg_cmd_report(argc - 1, argv + 1);
+    if (!strcmp(cmd, "merge")) return mg_cmd_merge(argc - 1, argv + 1);
     fprintf(stderr, "memgate: unknown command '%s'\nTry 'memgate --help'.\n", cmd);
     return 2;
 }

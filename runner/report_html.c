@@ -38,7 +38,7 @@ enum {
     TEXT_ANSI = 2u   /* drop ANSI CSI sequences (colour codes in captured output) */
 };
 
-/* Writes a UTF-8 encoded code point. */
+/* Writes a code point below U+10000 (all this file needs) as UTF-8. */
 static void put_cp(FILE *out, unsigned cp) {
     if (cp < 0x80u) {
         fputc((int)cp, out);
@@ -102,7 +102,7 @@ static void put_text(FILE *out, const char *s, unsigned flags) {
     }
 }
 
-/* Writes the file's last component, or the whole string when it has no slash. */
+/* The last component of a path, or the whole string when it has no slash. */
 static const char *base_name(const char *path) {
     const char *slash = strrchr(path, '/');
     return slash && slash[1] ? slash + 1 : path;
@@ -217,7 +217,11 @@ static bool has_base_figures(const mg_test_result *t) {
 
 /* Writes the change of m against its baseline: "+192 KiB (+18.8%)", "-3", "=". */
 static void put_delta(FILE *out, const metric *m) {
-    int64_t d = m->value - m->base;
+    int64_t d;
+    if (__builtin_sub_overflow(m->value, m->base, &d)) { /* only from a corrupt report */
+        fputs("?", out);
+        return;
+    }
     if (d == 0) {
         fputs("=", out);
         return;
@@ -232,10 +236,12 @@ static void put_delta(FILE *out, const metric *m) {
     if (m->base > 0) fprintf(out, " (%+.1f%%)", (double)d * 100.0 / (double)m->base);
 }
 
-/* Writes a duration: "12 ms" below a second, "1.50 s" from there on. */
+/* Writes a duration: "<1 ms", "12 ms" below a second, "1.50 s" from there on. */
 static void put_duration(FILE *out, double d) {
     if (!isfinite(d) || d < 0) d = 0;
-    if (d < 0.9995)
+    if (d > 0 && d < 0.0005)
+        fputs("&lt;1 ms", out);
+    else if (d < 0.9995)
         fprintf(out, "%.0f ms", d * 1000.0);
     else
         fprintf(out, "%.2f s", d);
@@ -411,7 +417,7 @@ static void put_figure_cell(FILE *out, const mg_test_result *t, const metric *m)
     }
     char a[48], b[48];
     format_pair(m->value, m->limit->value, m->bytes, a, b, sizeof a);
-    fprintf(out, "<td class=\"num%s\" data-v=\"%" PRId64 "\">%s <span class=\"of\"", 
+    fprintf(out, "<td class=\"num%s\" data-v=\"%" PRId64 "\">%s <span class=\"of\"",
             m->broken ? " broken" : "", m->value, a);
     if (m->limit->value < 0)
         fputs(" title=\"budget unlimited\">/ \xE2\x88\x9E</span></td>", out);
@@ -525,7 +531,9 @@ static void put_limits(FILE *out, const mg_test_result *t, bool with_base) {
             fputs("</td>", out);
         } else {
             format_figure(m[i].value, m[i].bytes, a, sizeof a);
-            fprintf(out, "<td class=\"num\">%s</td><td class=\"num\">\xE2\x80\x93</td><td></td>", a);
+            fprintf(out,
+                    "<td class=\"num\">%s</td><td class=\"num\">\xE2\x80\x93</td><td></td>",
+                    a);
         }
         if (base) {
             format_figure(m[i].base, m[i].bytes, b, sizeof b);
@@ -615,7 +623,9 @@ static void put_output(FILE *out, const char *output) {
 
 static void put_section(FILE *out, const mg_test_result *t, size_t i, bool with_base) {
     bool open = t->status != MG_ST_PASS && t->status != MG_ST_SKIP;
-    fprintf(out, "<details class=\"test\" id=\"t-%zu\" data-i=\"%zu\" data-status=\"%s\"%s><summary>",
+    fprintf(out,
+            "<details class=\"test\" id=\"t-%zu\" data-i=\"%zu\" data-status=\"%s\"%s>"
+            "<summary>",
             i, i, mg_status_name(t->status), open ? " open" : "");
     put_badge(out, t->status);
     fputs("<span class=\"tname\">", out);
@@ -627,9 +637,12 @@ static void put_section(FILE *out, const mg_test_result *t, size_t i, bool with_
         put_text(out, why, 0);
         fputs("</span>", out);
     }
-    fputs("<span class=\"dur\">", out);
-    put_duration(out, t->duration_s);
-    fputs("</span></summary>\n<div class=\"body\">", out);
+    if (t->status != MG_ST_SKIP || t->duration_s > 0) {
+        fputs("<span class=\"dur\">", out);
+        put_duration(out, t->duration_s);
+        fputs("</span>", out);
+    }
+    fputs("</summary>\n<div class=\"body\">", out);
     if (t->binary) {
         fputs("<p class=\"note\">binary <code>", out);
         put_text(out, t->binary, 0);

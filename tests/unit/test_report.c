@@ -2,7 +2,8 @@
  * Tests of the three reporters (console, JUnit XML, JSON) over one fixed run that has
  * every status, a C++ template symbol full of <>&, quotes, non-ASCII and control
  * characters in a test name, invalid UTF-8 in captured output, an unlimited limit,
- * growth and peak tracebacks, assertion failures and captured output.
+ * growth and peak tracebacks, assertion failures and captured output, and a baseline
+ * comparison (same, new, regressed, removed keys) of shard 1/2.
  *
  * Golden files: tests/golden/report.{console.txt,junit.xml,json}. The fixture's clock,
  * host and durations are fixed, so only the memgate version is masked (as @VERSION@).
@@ -87,6 +88,16 @@ static mg_test_result *add_test(mg_run *run, const char *binary, const char *sui
     return t;
 }
 
+static void set_baseline(mg_test_result *t, mg_baseline_state st, int64_t leak, int64_t growth,
+                         int64_t peak, uint64_t allocs, unsigned regressions) {
+    t->baseline.state = st;
+    t->baseline.leaked_bytes = leak;
+    t->baseline.object_growth = growth;
+    t->baseline.peak_bytes = peak;
+    t->baseline.allocations = allocs;
+    t->baseline.regressions = regressions;
+}
+
 /* The fixed run every test here reports on. Free with mg_run_free_contents. */
 static void make_run(mg_run *run) {
     memset(run, 0, sizeof *run);
@@ -97,6 +108,7 @@ static void make_run(mg_run *run) {
     mg_test_result *t = add_test(run, BIN_CACHE, "core", "alloc_free", MG_ST_PASS, 0.01);
     t->peak_bytes = 12288;
     t->allocations = 4;
+    set_baseline(t, MG_BASE_SAME, 0, 0, 12000, 4, 0);
 
     /* A budget breach on leak and growth, with more tracebacks and frames than shown. */
     t = add_test(run, BIN_CACHE, "cache", "grows", MG_ST_FAIL, 0.25);
@@ -130,6 +142,7 @@ static void make_run(mg_run *run) {
     t->traced = true;
     t->message = mg_xstrdup("leak and object growth over budget");
     t->output = mg_xstrdup("cache: warming up\n");
+    set_baseline(t, MG_BASE_SAME, 4100, 3, 20000, 12, 0);
 
     /* A peak breach plus assertion failures, under a name full of awkward characters. */
     t = add_test(run, BIN_CACHE, "cache", ODD_NAME, MG_ST_FAIL, 1.5);
@@ -158,6 +171,8 @@ static void make_run(mg_run *run) {
     t->failures[1].condition = mg_xstrdup("x < y && \"quoted\" != 'c'");
     t->traced = true;
     t->rerun_mismatch = true;
+    /* Regressed against the baseline as well: peak (also over budget) and allocations. */
+    set_baseline(t, MG_BASE_REGRESSED, 0, 0, 30 * 1024 * 1024, 2, MG_VIOL_PEAK | MG_VIOL_ALLOCS);
 
     t = add_test(run, BIN_PARSER, "parser", "segv", MG_ST_CRASH, 0.03);
     t->signal = 11;
@@ -187,6 +202,14 @@ static void make_run(mg_run *run) {
     t->diffs = mg_xcalloc(1, sizeof *t->diffs);
     set_entry(&t->diffs[0], 100, 100, 1, 1, 1);
     set_frame(&t->diffs[0].frames[0], "intern", "/src/parser.c", 9, BIN_PARSER, 0x405000);
+    set_baseline(t, MG_BASE_NEW, 0, 0, 0, 0, 0);
+
+    run->baseline_path = mg_xstrdup("ci/memgate-baseline.json");
+    run->nbaseline_removed = 2;
+    run->baseline_removed = mg_xcalloc(2, sizeof *run->baseline_removed);
+    run->baseline_removed[0] = mg_xstrdup("test_cache:cache/evicted");
+    run->baseline_removed[1] = mg_xstrdup("test_parser:parser/old \"one\"");
+    run->shard = mg_xstrdup("1/2");
 }
 
 /* ---- files and temporary directory ---------------------------------------------- */
@@ -388,6 +411,11 @@ static bool run_differs(const mg_run *a, const mg_run *b, char *buf, size_t len)
     DIFF(!same_str(a->started_at, b->started_at), "started_at");
     DIFF(!same_str(a->hostname, b->hostname), "hostname");
     DIFF(a->duration_s != b->duration_s, "duration_s");
+    DIFF(!same_str(a->baseline_path, b->baseline_path), "baseline_path");
+    DIFF(a->nbaseline_removed != b->nbaseline_removed, "nbaseline_removed");
+    for (size_t i = 0; i < a->nbaseline_removed; i++)
+        DIFF(!same_str(a->baseline_removed[i], b->baseline_removed[i]), "baseline_removed[%zu]", i);
+    DIFF(!same_str(a->shard, b->shard), "shard");
     DIFF(a->ntests != b->ntests, "ntests %zu vs %zu", a->ntests, b->ntests);
     for (size_t i = 0; i < a->ntests; i++) {
         const mg_test_result *x = &a->tests[i], *y = &b->tests[i];
@@ -409,6 +437,14 @@ static bool run_differs(const mg_run *a, const mg_run *b, char *buf, size_t len)
             DIFF(!same_str(lx[k]->origin, ly[k]->origin), "tests[%zu].budget[%d].origin", i, k);
         }
         DIFF(x->violations != y->violations, "tests[%zu].violations", i);
+        DIFF(x->baseline.state != y->baseline.state, "tests[%zu].baseline.state", i);
+        DIFF(x->baseline.leaked_bytes != y->baseline.leaked_bytes ||
+                 x->baseline.object_growth != y->baseline.object_growth ||
+                 x->baseline.peak_bytes != y->baseline.peak_bytes ||
+                 x->baseline.allocations != y->baseline.allocations,
+             "tests[%zu].baseline figures", i);
+        DIFF(x->baseline.regressions != y->baseline.regressions, "tests[%zu].baseline.regressions",
+             i);
         for (int which = 0; which < 2; which++) {
             const mg_entry *ex = which ? x->peak_diffs : x->diffs;
             const mg_entry *ey = which ? y->peak_diffs : y->diffs;
@@ -472,9 +508,17 @@ static void test_json_roundtrip(void) {
     CU_ASSERT_PTR_NOT_NULL(t2);
     CU_ASSERT(t1 && t2 && strcmp(t1, t2) == 0);
 
-    /* The comparison itself must notice a change. */
+    /* The comparison itself must notice a change, baseline fields included. */
     back.tests[1].diffs[0].frames[0].line++;
     CU_ASSERT_TRUE(run_differs(&run, &back, diff, sizeof diff));
+    back.tests[1].diffs[0].frames[0].line--;
+    back.tests[2].baseline.regressions &= ~(unsigned)MG_VIOL_ALLOCS;
+    CU_ASSERT_TRUE(run_differs(&run, &back, diff, sizeof diff));
+    back.tests[2].baseline.regressions |= MG_VIOL_ALLOCS;
+    back.tests[0].baseline.peak_bytes++;
+    CU_ASSERT_TRUE(run_differs(&run, &back, diff, sizeof diff));
+    back.tests[0].baseline.peak_bytes--;
+    CU_ASSERT_FALSE(run_differs(&run, &back, diff, sizeof diff));
 
     free(t1);
     free(t2);
@@ -603,6 +647,35 @@ static void test_json_fields(void) {
     const cJSON *other = cJSON_GetArrayItem(tests, 7);
     CU_ASSERT(cJSON_IsNull(item(item(item(other, "budget"), "leak_bytes"), "value")));
 
+    /* Baseline: the run's file, removed keys and shard; per test null or the state,
+     * the baseline's figures (null for a new test) and what regressed. */
+    const cJSON *base = item(doc, "baseline");
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(item(base, "path")), "ci/memgate-baseline.json");
+    CU_ASSERT_EQUAL(cJSON_GetArraySize(item(base, "removed")), 2);
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetArrayItem(item(base, "removed"), 1)),
+                           "test_parser:parser/old \"one\"");
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(item(doc, "shard")), "1/2");
+    const cJSON *pb = item(pass, "baseline");
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(item(pb, "state")), "same");
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetNumberValue(item(pb, "peak_bytes")), 12000, 0);
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetNumberValue(item(pb, "allocations")), 4, 0);
+    CU_ASSERT(cJSON_IsArray(item(pb, "regressions")) &&
+              cJSON_GetArraySize(item(pb, "regressions")) == 0);
+    const cJSON *ob = item(odd, "baseline");
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(item(ob, "state")), "regressed");
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetNumberValue(item(ob, "peak_bytes")), 30 * 1024 * 1024, 0);
+    const cJSON *regs = item(ob, "regressions");
+    CU_ASSERT_EQUAL(cJSON_GetArraySize(regs), 2);
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetArrayItem(regs, 0)), "peak_bytes");
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetArrayItem(regs, 1)), "allocations");
+    /* Regressions are not budget violations. */
+    CU_ASSERT_EQUAL(cJSON_GetArraySize(item(odd, "violations")), 1);
+    const cJSON *nb = item(other, "baseline");
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(item(nb, "state")), "new");
+    static const char *figs[] = {"leaked_bytes", "object_growth", "peak_bytes", "allocations"};
+    for (int i = 0; i < 4; i++) CU_ASSERT(cJSON_IsNull(item(nb, figs[i])));
+    CU_ASSERT(cJSON_IsNull(item(crash, "baseline")));
+
     cJSON_Delete(doc);
     free(text);
     mg_run_free_contents(&run);
@@ -686,6 +759,52 @@ static void test_json_read_errors(void) {
     CU_ASSERT_PTR_NULL(run.hostname);
     mg_run_free_contents(&run);
     free(path);
+}
+
+/* A run without a baseline or shard writes nulls and reads back without them; bad
+ * baseline members are refused with their path. */
+static void test_json_baseline(void) {
+    mg_run run = {0}, back;
+    char err[512] = "";
+    mg_test_result *t = add_test(&run, BIN_CACHE, "s", "t", MG_ST_PASS, 0.5);
+    t->baseline.state = MG_BASE_NONE;
+    char *text = render_json(&run);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    cJSON *doc = cJSON_Parse(text);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    CU_ASSERT(cJSON_IsNull(item(doc, "baseline")));
+    CU_ASSERT(cJSON_IsNull(item(doc, "shard")));
+    CU_ASSERT(cJSON_IsNull(item(cJSON_GetArrayItem(item(doc, "tests"), 0), "baseline")));
+    cJSON_Delete(doc);
+    free(text);
+    char *path = tmp_path("nobaseline.json");
+    CU_ASSERT_EQUAL_FATAL(mg_report_json_write(&run, path, err, sizeof err), 0);
+    CU_ASSERT_EQUAL_FATAL(mg_report_json_read(path, &back, err, sizeof err), 0);
+    CU_ASSERT_PTR_NULL(back.baseline_path);
+    CU_ASSERT_PTR_NULL(back.shard);
+    CU_ASSERT_EQUAL(back.nbaseline_removed, 0);
+    CU_ASSERT_EQUAL(back.tests[0].baseline.state, MG_BASE_NONE);
+    mg_run_free_contents(&back);
+    free(path);
+    mg_run_free_contents(&run);
+
+    expect_read_error(DOC_HEAD "], \"baseline\": 5}", "baseline", "object or null");
+    expect_read_error(DOC_HEAD "], \"baseline\": {\"removed\": []}}", "baseline.path", "missing");
+    expect_read_error(DOC_HEAD "], \"baseline\": {\"path\": \"b\", \"removed\": [1]}}",
+                      "baseline.removed[0]", "string");
+    expect_read_error(DOC_HEAD "], \"shard\": 2}", "shard", "string");
+    expect_read_error(DOC_HEAD TEST_HEAD "\"status\": \"pass\", \"peak_bytes\": 0, \"budget\": "
+                      BUDGET ", \"baseline\": {\"state\": \"better\"}}]}",
+                      "tests[0].baseline.state", "new, same or regressed");
+    expect_read_error(DOC_HEAD TEST_HEAD "\"status\": \"pass\", \"peak_bytes\": 0, \"budget\": "
+                      BUDGET ", \"baseline\": {\"state\": \"same\", \"leaked_bytes\": 0, "
+                      "\"object_growth\": 0, \"peak_bytes\": 0}}]}",
+                      "tests[0].baseline.allocations", "missing");
+    expect_read_error(DOC_HEAD TEST_HEAD "\"status\": \"pass\", \"peak_bytes\": 0, \"budget\": "
+                      BUDGET ", \"baseline\": {\"state\": \"regressed\", \"leaked_bytes\": 0, "
+                      "\"object_growth\": 0, \"peak_bytes\": 0, \"allocations\": 0, "
+                      "\"regressions\": [\"peak\"]}}]}",
+                      "tests[0].baseline.regressions", "peak_bytes");
 }
 
 /* No PATH.tmp.* file may stay behind in dir. */
@@ -912,7 +1031,8 @@ static void test_console_line(void) {
                 "0.25 s\n");
     expect_line(&run.tests[2], 3, 8, false,
                 "[3/8] FAIL    cache/peaks \"q\" & <t> 'a' na\xC3\xAFve \xE2\x9C\x93 ??[31m  "
-                "leak 0 B  growth 0  peak 40.0 MiB > 32.0 MiB  2 assertions failed  1.50 s\n");
+                "leak 0 B  growth 0  peak 40.0 MiB > 32.0 MiB, > baseline 30.0 MiB  "
+                "allocations 3 > baseline 2  2 assertions failed  1.50 s\n");
     expect_line(&run.tests[3], 4, 8, false,
                 "[4/8] CRASH   parser/segv  killed by SIGSEGV (signal 11)  0.03 s\n");
     expect_line(&run.tests[4], 5, 8, false,
@@ -998,6 +1118,88 @@ static void test_console_summary(void) {
     mg_run_free_contents(&run);
 }
 
+/* A test that failed only because it regressed against the baseline, in every
+ * reporter: the regressed figures measured vs baseline, no budget wording, no
+ * duplicated message, and the baseline line before the closing line. */
+static void test_baseline_regression(void) {
+    mg_run run = {0};
+    run.baseline_path = mg_xstrdup("base.json");
+    mg_test_result *t = add_test(&run, BIN_CACHE, "cache", "slower", MG_ST_FAIL, 0.5);
+    t->leaked_bytes = 4100;
+    t->peak_bytes = 1258291; /* 1.2 MiB */
+    t->allocations = 130;
+    set_limit(&t->budget.leak_bytes, MG_UNLIMITED, MG_SRC_CLI, NULL);
+    set_baseline(t, MG_BASE_REGRESSED, 4096, 0, 1048576, 100,
+                 MG_VIOL_LEAK | MG_VIOL_PEAK | MG_VIOL_ALLOCS);
+    t->message = mg_xstrdup("leak 4.0 KiB (4100 B) > baseline 4.0 KiB (4096 B); peak 1.2 MiB > "
+                            "baseline 1.0 MiB + 10%; allocations 130 > baseline 100 + 10%");
+    t = add_test(&run, BIN_CACHE, "cache", "fresh", MG_ST_PASS, 0.5);
+    set_baseline(t, MG_BASE_NEW, 0, 0, 0, 0, 0);
+    t = add_test(&run, BIN_CACHE, "cache", "fresh2", MG_ST_PASS, 0.5);
+    set_baseline(t, MG_BASE_NEW, 0, 0, 0, 0, 0);
+
+    expect_line(&run.tests[0], 1, 3, false,
+                "[1/3] FAIL    cache/slower  leak 4100 B > baseline 4096 B  growth 0  "
+                "peak 1.2 MiB > baseline 1.0 MiB  allocations 130 > baseline 100  0.50 s\n");
+    expect_line(&run.tests[1], 2, 3, false,
+                "[2/3] PASS    cache/fresh  leak 0 B  growth 0  peak 0 B  0.50 s\n");
+
+    mg_console_opts opts = {false, 3, 8, false};
+    char *s = summary_of(&run, &opts);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "\nFAIL    cache/slower  (" BIN_CACHE ", 0.50 s)\n"
+                                     "  leak 4.0 KiB (4100 B) > baseline 4.0 KiB (4096 B)\n"
+                                     "  peak 1.2 MiB > baseline 1.0 MiB\n"
+                                     "  allocations 130 > baseline 100\n"
+                                     "  no tracebacks were recorded\n"));
+    CU_ASSERT_PTR_NULL(strstr(s, "+ 10%"));  /* the message is not repeated */
+    CU_ASSERT_PTR_NULL(strstr(s, "budget")); /* no limit broke */
+    const char *tail = "memgate: ran 3 tests in 0.00 s\n"
+                       "baseline: 2 new tests, 0 removed\n"
+                       "memgate: 2 passed, 1 failed\n";
+    size_t sl = strlen(s), tl = strlen(tail);
+    CU_ASSERT(sl >= tl && strcmp(s + sl - tl, tail) == 0);
+    if (!(sl >= tl && strcmp(s + sl - tl, tail) == 0)) fprintf(stderr, "\ngot:\n%s", s);
+    free(s);
+
+    /* Many removed keys: the first ten, then a count; names are cleaned for the
+     * terminal. A single new test reads in the singular. */
+    run.tests[2].baseline.state = MG_BASE_NONE;
+    run.nbaseline_removed = 12;
+    run.baseline_removed = mg_xcalloc(12, sizeof *run.baseline_removed);
+    for (int i = 0; i < 12; i++) run.baseline_removed[i] = mg_xasprintf("bin:s/gone%02d", i);
+    free(run.baseline_removed[0]);
+    run.baseline_removed[0] = mg_xstrdup("bin:s/\x1B[31mred");
+    s = summary_of(&run, &opts);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "\nbaseline: 1 new test, 12 removed (bin:s/?[31mred, "
+                                     "bin:s/gone01, bin:s/gone02, bin:s/gone03, bin:s/gone04, "
+                                     "bin:s/gone05, bin:s/gone06, bin:s/gone07, bin:s/gone08, "
+                                     "bin:s/gone09, ... 2 more)\nmemgate: 2 passed, 1 failed\n"));
+    free(s);
+
+    /* JUnit: the regression is the failure, of its own type, and system-out shows the
+     * baseline's figures. */
+    char *x = render_junit(&run);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    CU_ASSERT_PTR_NOT_NULL(strstr(x, "<failure message=\"leak 4.0 KiB (4100 B) &gt; baseline "
+                                     "4.0 KiB (4096 B); peak 1.2 MiB &gt; baseline 1.0 MiB; "
+                                     "allocations 130 &gt; baseline 100\" "
+                                     "type=\"memory-regression\">"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(x, "baseline (regressed): leak 4.0 KiB, growth 0, peak 1.0 MiB, "
+                                     "allocations 100\n  leak 4.0 KiB (4100 B) &gt; baseline "
+                                     "4.0 KiB (4096 B)\n  peak 1.2 MiB &gt; baseline 1.0 MiB\n"
+                                     "  allocations 130 &gt; baseline 100\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(x, "baseline: new test (not in the baseline)\n"));
+    free(x);
+
+    /* Without a baseline there is no baseline line at all. */
+    free(run.baseline_path);
+    run.baseline_path = NULL;
+    s = summary_of(&run, &opts);
+    CU_ASSERT_PTR_NULL(strstr(s, "baseline:"));
+    free(s);
+    mg_run_free_contents(&run);
+}
+
 /* ---- shared helpers ------------------------------------------------------------ */
 
 static void test_utf8(void) {
@@ -1029,6 +1231,7 @@ MGT_MAIN({
                                     {"fields", test_json_fields},
                                     {"read_errors", test_json_read_errors},
                                     {"write_errors", test_write_errors},
+                                    {"baseline", test_json_baseline},
                                     {NULL, NULL}};
     static const mgt_case junit[] = {{"schema", test_junit_schema},
                                      {"content", test_junit_content},
@@ -1036,6 +1239,7 @@ MGT_MAIN({
                                      {NULL, NULL}};
     static const mgt_case console[] = {{"test_line", test_console_line},
                                        {"summary", test_console_summary},
+                                       {"baseline_regression", test_baseline_regression},
                                        {NULL, NULL}};
     static const mgt_case golden[] = {{"console", test_golden_console},
                                       {"junit", test_golden_junit},

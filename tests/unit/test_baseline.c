@@ -1,0 +1,785 @@
+/*
+ * Unit tests of runner/baseline.c: tolerance texts, loading (and every refusal),
+ * comparing a run with a baseline at the exact tolerance boundaries, the byte-exact
+ * file layout, ratcheting and a write -> load -> compare round trip. Files live in a
+ * private mkdtemp directory.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "baseline.h"
+#include "mgtest.h"
+#include "util.h"
+
+/* ---- files ----------------------------------------------------------------------- */
+
+static char tmpdir[512];
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static void remove_tmpdir(void) {
+    if (tmpdir[0]) nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A path inside this run's private temporary directory (made on first use). */
+static char *tmp_path(const char *name) {
+    if (!tmpdir[0]) {
+        const char *base = getenv("TMPDIR");
+        snprintf(tmpdir, sizeof tmpdir, "%s/mg-baseline-XXXXXX", base && *base ? base : "/tmp");
+        if (!mkdtemp(tmpdir)) {
+            perror("mkdtemp");
+            exit(2);
+        }
+        atexit(remove_tmpdir);
+    }
+    return mg_xasprintf("%s/%s", tmpdir, name);
+}
+
+/* Writes len bytes of text (strlen when len is 0) to tmpdir/name; returns the path. */
+static char *spit_n(const char *name, const char *text, size_t len) {
+    char *path = tmp_path(name);
+    FILE *f = fopen(path, "wb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    if (!len) len = strlen(text);
+    CU_ASSERT_EQUAL(fwrite(text, 1, len, f), len);
+    fclose(f);
+    return path;
+}
+
+static char *spit(const char *name, const char *text) { return spit_n(name, text, 0); }
+
+/* The whole file as a NUL-terminated string, or NULL. */
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = NULL;
+    size_t cap = 0, n = 0, got;
+    do {
+        if (cap - n < 4096) buf = mg_xrealloc(buf, cap = cap * 2 + 8192);
+        got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+    } while (got > 0);
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* ---- runs ------------------------------------------------------------------------ */
+
+static mg_test_result *add_test(mg_run *run, const char *binary, const char *suite,
+                                const char *name, mg_status st, int64_t leak, int64_t growth,
+                                int64_t peak, uint64_t allocs) {
+    run->tests = mg_xrealloc(run->tests, (run->ntests + 1) * sizeof *run->tests);
+    mg_test_result *t = &run->tests[run->ntests++];
+    memset(t, 0, sizeof *t);
+    t->binary = mg_xstrdup(binary);
+    t->suite = mg_xstrdup(suite);
+    t->name = mg_xstrdup(name);
+    t->status = st;
+    t->leaked_bytes = leak;
+    t->object_growth = growth;
+    t->peak_bytes = peak;
+    t->allocations = allocs;
+    t->budget.peak_bytes.value = MG_UNLIMITED;
+    return t;
+}
+
+/* Loads text as a baseline and expects success. */
+static mg_baseline *load_text(const char *text) {
+    char *path = spit("baseline.json", text);
+    mg_baseline *b = NULL;
+    char err[512] = "";
+    int rc = mg_baseline_load(path, &b, err, sizeof err);
+    if (rc) fprintf(stderr, "\nunexpected load error: %s\n", err);
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_PTR_NOT_NULL(b);
+    free(path);
+    return b;
+}
+
+#define HEAD "{\"schema_version\": 1, \"tool\": \"memgate\", \"tests\": {"
+#define FIGS(l, g, p, a)                                                                   \
+    "{\"leaked_bytes\": " #l ", \"object_growth\": " #g ", \"peak_bytes\": " #p            \
+    ", \"allocations\": " #a "}"
+
+/* ---- tolerances ------------------------------------------------------------------ */
+
+static void expect_one(const mg_tolerance_one *one, double percent, int64_t absolute) {
+    CU_ASSERT_DOUBLE_EQUAL(one->percent, percent, 1e-9);
+    CU_ASSERT_EQUAL(one->absolute, absolute);
+}
+
+static void test_tolerance_defaults(void) {
+    mg_tolerance t;
+    memset(&t, 0x5A, sizeof t);
+    mg_tolerance_default(&t);
+    expect_one(&t.leak, 0, 0);
+    expect_one(&t.growth, 0, 0);
+    expect_one(&t.peak, 10, 0);
+    expect_one(&t.allocs, 10, 0);
+}
+
+static void parse_ok(const char *text, mg_tolerance *t) {
+    char err[256] = "";
+    int rc = mg_tolerance_parse(text, t, err, sizeof err);
+    if (rc) fprintf(stderr, "\n\"%s\": %s\n", text, err);
+    CU_ASSERT_EQUAL(rc, 0);
+}
+
+static void test_tolerance_forms(void) {
+    mg_tolerance t;
+    mg_tolerance_default(&t);
+    /* The example of the header: every metric, both forms. */
+    parse_ok("peak=10%,allocs=5%,leak=1KiB,growth=2", &t);
+    expect_one(&t.peak, 10, 0);
+    expect_one(&t.allocs, 5, 0);
+    expect_one(&t.leak, 0, 1024);
+    expect_one(&t.growth, 0, 2);
+
+    /* Percent OR absolute: giving one form clears the other. */
+    parse_ok("peak=1 MiB", &t);
+    expect_one(&t.peak, 0, 1024 * 1024);
+    parse_ok("leak=2.5%", &t);
+    expect_one(&t.leak, 2.5, 0);
+    parse_ok("allocs=7", &t);
+    expect_one(&t.allocs, 0, 7);
+    parse_ok("growth=0%", &t);
+    expect_one(&t.growth, 0, 0);
+
+    /* Only the named metrics change; blanks around items, names and values are fine. */
+    mg_tolerance_default(&t);
+    parse_ok(" growth = 3 , peak = 0.125 % ", &t);
+    expect_one(&t.growth, 0, 3);
+    expect_one(&t.peak, 0.125, 0);
+    expect_one(&t.leak, 0, 0);
+    expect_one(&t.allocs, 10, 0);
+
+    /* Sizes take every SIZE spelling; the extremes of percentages are accepted. */
+    parse_ok("leak=4 KB,peak=1GiB", &t);
+    expect_one(&t.leak, 0, 4000);
+    expect_one(&t.peak, 0, 1024LL * 1024 * 1024);
+    parse_ok("peak=0.000001%,allocs=10000%", &t);
+    expect_one(&t.peak, 0.000001, 0);
+    expect_one(&t.allocs, 10000, 0);
+}
+
+/* Parsing text must fail, name the offending item (want1) and say why (want2), and
+ * leave the tolerance as it was. */
+static void parse_bad(const char *text, const char *want1, const char *want2) {
+    mg_tolerance t, before;
+    mg_tolerance_default(&t);
+    before = t;
+    char err[256] = "";
+    CU_ASSERT_EQUAL(mg_tolerance_parse(text, &t, err, sizeof err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, want1));
+    if (want2) CU_ASSERT_PTR_NOT_NULL(strstr(err, want2));
+    if (!strstr(err, want1) || (want2 && !strstr(err, want2)))
+        fprintf(stderr, "\nfor \"%s\" got: %s\n", text, err);
+    CU_ASSERT_EQUAL(memcmp(&t, &before, sizeof t), 0);
+}
+
+static void test_tolerance_errors(void) {
+    parse_bad("", "empty tolerance", NULL);
+    parse_bad("   ", "empty tolerance", NULL);
+    parse_bad("peak", "\"peak\"", "NAME=VALUE");
+    parse_bad("speed=1%", "\"speed=1%\"", "unknown metric \"speed\"");
+    parse_bad("peak=", "\"peak=\"", "missing value");
+    parse_bad("peak=abc", "\"peak=abc\"", "not a percentage or a size");
+    parse_bad("leak=-5", "\"leak=-5\"", "not a percentage or a size");
+    parse_bad("growth=1KiB", "\"growth=1KiB\"", "not a percentage or a count");
+    parse_bad("allocs=1.5", "\"allocs=1.5\"", "not a percentage or a count");
+    parse_bad("peak=-5%", "\"peak=-5%\"", "not a percentage");
+    parse_bad("peak=10001%", "\"peak=10001%\"", "10000%");
+    parse_bad("peak=1.1234567%", "\"peak=1.1234567%\"", "decimals");
+    parse_bad("peak=1e3%", "\"peak=1e3%\"", "not a percentage");
+    parse_bad("peak=%", "\"peak=%\"", "not a percentage");
+    parse_bad("peak=1%,peak=2%", "\"peak=2%\"", "given twice");
+    parse_bad("peak=1%,,growth=1", "empty item", NULL);
+    parse_bad("peak=1%,", "empty item", NULL);
+    /* An error late in the text undoes the items before it. */
+    parse_bad("peak=5%,leak=1KiB,bogus=1", "\"bogus=1\"", "unknown metric");
+
+    char err[64] = "";
+    mg_tolerance t;
+    CU_ASSERT_EQUAL(mg_tolerance_parse(NULL, &t, err, sizeof err), -1);
+    CU_ASSERT_NOT_EQUAL(err[0], '\0');
+}
+
+/* ---- loading --------------------------------------------------------------------- */
+
+/* Loading text must fail with an error naming the file and containing want1 and want2
+ * (the key and the value, where there are some). */
+static void load_bad(const char *text, size_t len, const char *want1, const char *want2) {
+    char *path = spit_n("bad.json", text, len);
+    mg_baseline *b = (mg_baseline *)(void *)&b; /* any non-NULL value: must become NULL */
+    char err[512] = "";
+    CU_ASSERT_EQUAL(mg_baseline_load(path, &b, err, sizeof err), -1);
+    CU_ASSERT_PTR_NULL(b);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, path));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, want1));
+    if (want2) CU_ASSERT_PTR_NOT_NULL(strstr(err, want2));
+    if (!strstr(err, path) || !strstr(err, want1) || (want2 && !strstr(err, want2)))
+        fprintf(stderr, "\nfor %s\n  got: %s\n", text, err);
+    free(path);
+}
+
+static void test_load_errors(void) {
+    char err[512] = "";
+    mg_baseline *b = NULL;
+    char *missing = tmp_path("no-such-baseline.json");
+    CU_ASSERT_EQUAL(mg_baseline_load(missing, &b, err, sizeof err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, missing));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, strerror(ENOENT)));
+    CU_ASSERT_PTR_NULL(b);
+    free(missing);
+
+    load_bad(" \n", 0, "empty", NULL);
+    load_bad("{\"tests\": {}}\0junk", 18, "NUL byte", NULL);
+    load_bad("{\n  \"schema_version\": 1,\n  \"tests\": {oops}\n}", 0, ":3:13:", "near \"oops}\"");
+    load_bad("{\"schema_version\": 1,", 0, ":1:22:", "ends too early");
+    load_bad("{\"schema_version\": 1,\n x: 2}", 0, ":2:2:", "near \"x: 2}\"");
+    load_bad("{\"tests\": [1,2x]}", 0, ":1:15:", "near \"x]}\"");
+    load_bad(HEAD "}} trailing", 0, "invalid JSON", "trailing");
+    load_bad("[1, 2]", 0, "top level must be an object", "an array");
+    load_bad(HEAD "}, \"extra\": 1}", 0, "unknown top-level key \"extra\"", NULL);
+    load_bad(HEAD "}, \"tool\": \"memgate\"}", 0, "tool: given twice", NULL);
+    load_bad("{\"schema_version\": 1, \"tool\": \"memgate\"}", 0, "missing \"tests\"", NULL);
+    load_bad("{\"schema_version\": 1, \"tool\": \"memgate\", \"tests\": []}", 0,
+             "tests: expected an object", "JSON report");
+    load_bad("{\"tool\": \"memgate\", \"tests\": {}}", 0, "missing \"schema_version\"", NULL);
+    load_bad("{\"schema_version\": 2, \"tool\": \"memgate\", \"tests\": {}}", 0,
+             "schema_version: 2", "newer");
+    load_bad("{\"schema_version\": \"1\", \"tool\": \"memgate\", \"tests\": {}}", 0,
+             "schema_version: \"1\"", "not a version number");
+    load_bad("{\"schema_version\": 1.5, \"tool\": \"memgate\", \"tests\": {}}", 0,
+             "schema_version: 1.5", "not a version number");
+    load_bad("{\"schema_version\": 1, \"tests\": {}}", 0, "missing \"tool\"", NULL);
+    load_bad("{\"schema_version\": 1, \"tool\": \"other\", \"tests\": {}}", 0,
+             "tool: \"other\"", "not \"memgate\"");
+    load_bad(HEAD "\"no-colon/t\": " FIGS(0, 0, 0, 0) "}}", 0, "tests[\"no-colon/t\"]",
+             "BINARY:SUITE/TEST");
+    load_bad(HEAD "\"bin:noslash\": " FIGS(0, 0, 0, 0) "}}", 0, "tests[\"bin:noslash\"]",
+             "BINARY:SUITE/TEST");
+    load_bad(HEAD "\"bin:s/t\": 5}}", 0, "tests[\"bin:s/t\"]", "expected an object");
+    load_bad(HEAD "\"bin:s/t\": {\"leaked_bytes\": 0, \"object_growth\": 0, \"peak_bytes\": 0, "
+                  "\"allocations\": 0, \"leak\": 1}}}",
+             0, "tests[\"bin:s/t\"]: unknown key \"leak\"", NULL);
+    load_bad(HEAD "\"bin:s/t\": {\"leaked_bytes\": 0, \"object_growth\": 0, \"peak_bytes\": 0}}}",
+             0, "tests[\"bin:s/t\"]", "missing \"allocations\"");
+    load_bad(HEAD "\"bin:s/t\": " FIGS(0, 0, -5, 0) "}}", 0, "tests[\"bin:s/t\"].peak_bytes",
+             "-5 is negative");
+    load_bad(HEAD "\"bin:s/t\": " FIGS(1.5, 0, 0, 0) "}}", 0, "tests[\"bin:s/t\"].leaked_bytes",
+             "1.5 is not a whole number");
+    load_bad(HEAD "\"bin:s/t\": " FIGS(0, "2", 0, 0) "}}", 0,
+             "tests[\"bin:s/t\"].object_growth", "not \"2\"");
+    load_bad(HEAD "\"bin:s/t\": " FIGS(0, 0, 0, 1e300) "}}", 0,
+             "tests[\"bin:s/t\"].allocations", "too large");
+    load_bad(HEAD "\"bin:s/t\": {\"leaked_bytes\": 0, \"leaked_bytes\": 1}}}", 0,
+             "tests[\"bin:s/t\"].leaked_bytes", "given twice");
+    load_bad(HEAD "\"bin:s/t\": " FIGS(0, 0, 0, 0) ", \"a:b/c\": " FIGS(0, 0, 0, 0)
+                  ", \"bin:s/t\": " FIGS(1, 1, 1, 1) "}}",
+             0, "tests[\"bin:s/t\"]", "given twice");
+    load_bad(HEAD "\"bin:s/q\\\"uote\": 1}}", 0, "tests[\"bin:s/q\\\"uote\"]", NULL);
+
+    CU_ASSERT_EQUAL(mg_baseline_load(NULL, &b, err, sizeof err), -1);
+    CU_ASSERT_PTR_NULL(b);
+}
+
+static void test_load_accepts(void) {
+    /* Any member order, an empty tests object, keys with ':' and '/' in names. */
+    mg_baseline *b = load_text("{\"tests\": {}, \"tool\": \"memgate\", \"schema_version\": 1}");
+    mg_baseline_free(b);
+    b = load_text(HEAD "\"bin:a:b/c/d\": {\"allocations\": 4, \"peak_bytes\": 3, "
+                       "\"object_growth\": 2, \"leaked_bytes\": 1}}}");
+    mg_run run = {0};
+    add_test(&run, "/x/bin", "a:b", "c/d", MG_ST_PASS, 1, 2, 3, 4);
+    mg_baseline_compare(b, NULL, &run);
+    const mg_baseline_cmp *c = &run.tests[0].baseline;
+    CU_ASSERT_EQUAL(c->state, MG_BASE_SAME);
+    CU_ASSERT_EQUAL(c->leaked_bytes, 1);
+    CU_ASSERT_EQUAL(c->object_growth, 2);
+    CU_ASSERT_EQUAL(c->peak_bytes, 3);
+    CU_ASSERT_EQUAL(c->allocations, 4);
+    mg_run_free_contents(&run);
+    mg_baseline_free(b);
+    mg_baseline_free(NULL);
+}
+
+/* ---- comparing ------------------------------------------------------------------- */
+
+static void test_key(void) {
+    mg_run run = {0};
+    mg_test_result *t = add_test(&run, "/build/tests/test_cache", "cache", "grows", MG_ST_PASS,
+                                 0, 0, 0, 0);
+    char *key = mg_baseline_key(t);
+    CU_ASSERT_STRING_EQUAL(key, "test_cache:cache/grows");
+    free(key);
+    t = add_test(&run, "relative_bin", "s", "t", MG_ST_PASS, 0, 0, 0, 0);
+    key = mg_baseline_key(t);
+    CU_ASSERT_STRING_EQUAL(key, "relative_bin:s/t");
+    free(key);
+    /* Invalid UTF-8 is mended, as in the JSON report, so keys survive the file. */
+    t = add_test(&run, "bin", "s", "bad\xFF", MG_ST_PASS, 0, 0, 0, 0);
+    key = mg_baseline_key(t);
+    CU_ASSERT_STRING_EQUAL(key, "bin:s/bad\xEF\xBF\xBD");
+    free(key);
+    mg_run_free_contents(&run);
+}
+
+/* Runs one PASS test with the given figures against base (1000 B leak, 10 objects,
+ * 1000 B peak, 100 allocations) under tolerance text tol; returns the result's
+ * comparison and copies its status and message. */
+typedef struct outcome {
+    mg_baseline_cmp cmp;
+    mg_status status;
+    char message[256];
+} outcome;
+
+static outcome compare_one(const char *tol_text, int64_t leak, int64_t growth, int64_t peak,
+                           uint64_t allocs) {
+    static const char *doc = HEAD "\"bin:s/t\": " FIGS(1000, 10, 1000, 100) "}}";
+    mg_baseline *b = load_text(doc);
+    mg_tolerance tol;
+    mg_tolerance_default(&tol);
+    if (tol_text) parse_ok(tol_text, &tol);
+    mg_run run = {0};
+    add_test(&run, "./bin", "s", "t", MG_ST_PASS, leak, growth, peak, allocs);
+    mg_baseline_compare(b, &tol, &run);
+    outcome o;
+    o.cmp = run.tests[0].baseline;
+    o.status = run.tests[0].status;
+    snprintf(o.message, sizeof o.message, "%s", run.tests[0].message ? run.tests[0].message : "");
+    CU_ASSERT_EQUAL(run.tests[0].violations, 0); /* budgets are not touched */
+    CU_ASSERT_EQUAL(run.nbaseline_removed, 0);
+    mg_run_free_contents(&run);
+    mg_baseline_free(b);
+    return o;
+}
+
+static void expect_same(outcome o) {
+    CU_ASSERT_EQUAL(o.cmp.state, MG_BASE_SAME);
+    CU_ASSERT_EQUAL(o.cmp.regressions, 0);
+    CU_ASSERT_EQUAL(o.status, MG_ST_PASS);
+    CU_ASSERT_STRING_EQUAL(o.message, "");
+}
+
+static void expect_regressed(outcome o, unsigned bits, const char *message) {
+    CU_ASSERT_EQUAL(o.cmp.state, MG_BASE_REGRESSED);
+    CU_ASSERT_EQUAL(o.cmp.regressions, bits);
+    CU_ASSERT_EQUAL(o.status, MG_ST_FAIL);
+    CU_ASSERT_STRING_EQUAL(o.message, message);
+    if (strcmp(o.message, message) != 0) fprintf(stderr, "\n  want: %s\n  got:  %s\n", message, o.message);
+}
+
+static void test_compare_boundaries(void) {
+    const char *tol = "leak=10,growth=1,peak=10%,allocs=5%";
+    /* Every figure exactly at base + tolerance: within. */
+    outcome o = compare_one(tol, 1010, 11, 1100, 105);
+    expect_same(o);
+    CU_ASSERT_EQUAL(o.cmp.leaked_bytes, 1000);
+    CU_ASSERT_EQUAL(o.cmp.object_growth, 10);
+    CU_ASSERT_EQUAL(o.cmp.peak_bytes, 1000);
+    CU_ASSERT_EQUAL(o.cmp.allocations, 100);
+    /* One more in any single figure: that figure, and only it, regressed. */
+    expect_regressed(compare_one(tol, 1011, 11, 1100, 105), MG_VIOL_LEAK,
+                     "leak 1011 B > baseline 1000 B + 10 B");
+    expect_regressed(compare_one(tol, 1010, 12, 1100, 105), MG_VIOL_GROWTH,
+                     "growth 12 > baseline 10 + 1");
+    expect_regressed(compare_one(tol, 1010, 11, 1101, 105), MG_VIOL_PEAK,
+                     "peak 1.1 KiB > baseline 1000 B + 10%");
+    expect_regressed(compare_one(tol, 1010, 11, 1100, 106), MG_VIOL_ALLOCS,
+                     "allocations 106 > baseline 100 + 5%");
+    /* Several at once, in the order leak, growth, peak, allocations. */
+    expect_regressed(compare_one(tol, 5000, 11, 1100, 200), MG_VIOL_LEAK | MG_VIOL_ALLOCS,
+                     "leak 4.9 KiB > baseline 1000 B + 10 B; allocations 200 > baseline 100 + 5%");
+    /* Lower figures are fine, negative ones too. */
+    expect_same(compare_one(tol, -4096, -3, 0, 0));
+
+    /* Defaults: leak and growth exact, peak and allocations 10%. */
+    expect_same(compare_one(NULL, 1000, 10, 1100, 110));
+    expect_regressed(compare_one(NULL, 1001, 10, 1000, 100), MG_VIOL_LEAK,
+                     "leak 1001 B > baseline 1000 B");
+    expect_regressed(compare_one(NULL, 1000, 11, 1000, 100), MG_VIOL_GROWTH,
+                     "growth 11 > baseline 10");
+    expect_regressed(compare_one(NULL, 1000, 10, 1101, 100), MG_VIOL_PEAK,
+                     "peak 1.1 KiB > baseline 1000 B + 10%");
+    expect_regressed(compare_one(NULL, 1000, 10, 1000, 111), MG_VIOL_ALLOCS,
+                     "allocations 111 > baseline 100 + 10%");
+}
+
+static void test_compare_percent_vs_absolute(void) {
+    /* Percent on leak and growth; absolute on peak and allocations. */
+    const char *text = "leak=1%,growth=50%,peak=100,allocs=0";
+    expect_same(compare_one(text, 1010, 15, 1100, 100));
+    expect_regressed(compare_one(text, 1011, 15, 1100, 100), MG_VIOL_LEAK,
+                     "leak 1011 B > baseline 1000 B + 1%");
+    expect_regressed(compare_one(text, 1010, 16, 1100, 100), MG_VIOL_GROWTH,
+                     "growth 16 > baseline 10 + 50%");
+    expect_regressed(compare_one(text, 1010, 15, 1101, 100), MG_VIOL_PEAK,
+                     "peak 1.1 KiB > baseline 1000 B + 100 B");
+    expect_regressed(compare_one(text, 1010, 15, 1100, 101), MG_VIOL_ALLOCS,
+                     "allocations 101 > baseline 100");
+
+    /* A fractional allowance is rounded down: 2.5% of 1000 is 25; 0.15% is 1.5. */
+    expect_same(compare_one("peak=2.5%", 0, 0, 1025, 0));
+    expect_regressed(compare_one("peak=2.5%", 1000, 10, 1026, 100), MG_VIOL_PEAK,
+                     "peak 1.0 KiB > baseline 1000 B + 2.5%");
+    expect_same(compare_one("leak=0.15%", 1001, 10, 1000, 100));
+    expect_regressed(compare_one("leak=0.15%", 1002, 10, 1000, 100), MG_VIOL_LEAK,
+                     "leak 1002 B > baseline 1000 B + 0.15%");
+    /* 0.1% is not exact in binary floating point; the boundary still holds. */
+    expect_same(compare_one("allocs=0.1%,peak=0.1%", 1000, 10, 1001, 100));
+    expect_regressed(compare_one("peak=0.1%", 1000, 10, 1002, 100), MG_VIOL_PEAK,
+                     "peak 1002 B > baseline 1000 B + 0.1%");
+
+    /* Both forms set directly: the larger allowance wins, and the message shows it. */
+    mg_baseline *b = load_text(HEAD "\"bin:s/small\": " FIGS(0, 0, 100, 0)
+                                    ", \"bin:s/large\": " FIGS(0, 0, 10000, 0) "}}");
+    mg_tolerance tol;
+    mg_tolerance_default(&tol);
+    tol.peak.percent = 10;
+    tol.peak.absolute = 50;
+    mg_run run = {0};
+    add_test(&run, "bin", "s", "small", MG_ST_PASS, 0, 0, 150, 0);  /* 100 + max(10, 50) */
+    add_test(&run, "bin", "s", "large", MG_ST_PASS, 0, 0, 11000, 0); /* 10000 + max(1000, 50) */
+    mg_baseline_compare(b, &tol, &run);
+    CU_ASSERT_EQUAL(run.tests[0].baseline.state, MG_BASE_SAME);
+    CU_ASSERT_EQUAL(run.tests[1].baseline.state, MG_BASE_SAME);
+    run.tests[0].peak_bytes = 151;
+    run.tests[1].peak_bytes = 11001;
+    mg_baseline_compare(b, &tol, &run);
+    CU_ASSERT_EQUAL(run.tests[0].baseline.state, MG_BASE_REGRESSED);
+    CU_ASSERT_STRING_EQUAL(run.tests[0].message, "peak 151 B > baseline 100 B + 50 B");
+    CU_ASSERT_EQUAL(run.tests[1].baseline.state, MG_BASE_REGRESSED);
+    CU_ASSERT_STRING_EQUAL(run.tests[1].message, "peak 10.7 KiB > baseline 9.8 KiB + 10%");
+    mg_run_free_contents(&run);
+
+    /* Zero baseline: a percentage allows nothing, an absolute tolerance still does. */
+    mg_baseline_free(b);
+    b = load_text(HEAD "\"bin:s/t\": " FIGS(0, 0, 0, 0) "}}");
+    mg_tolerance_default(&tol);
+    add_test(&run, "bin", "s", "t", MG_ST_PASS, 0, 0, 1, 0);
+    mg_baseline_compare(b, &tol, &run);
+    CU_ASSERT_EQUAL(run.tests[0].baseline.regressions, MG_VIOL_PEAK);
+    CU_ASSERT_STRING_EQUAL(run.tests[0].message, "peak 1 B > baseline 0 B + 10%");
+    mg_run_free_contents(&run);
+    parse_ok("peak=16", &tol);
+    add_test(&run, "bin", "s", "t", MG_ST_PASS, 0, 0, 16, 0);
+    mg_baseline_compare(b, &tol, &run);
+    CU_ASSERT_EQUAL(run.tests[0].baseline.state, MG_BASE_SAME);
+    mg_run_free_contents(&run);
+    mg_baseline_free(b);
+}
+
+static void test_compare_run(void) {
+    mg_baseline *b = load_text(HEAD "\"bin:s/a_gone\": " FIGS(0, 0, 0, 0)
+                                    ", \"bin:s/crashes\": " FIGS(0, 0, 0, 0)
+                                    ", \"bin:s/failed\": " FIGS(0, 0, 100, 10)
+                                    ", \"bin:s/same\": " FIGS(0, 0, 100, 10)
+                                    ", \"bin:s/skipped\": " FIGS(0, 0, 0, 0)
+                                    ", \"bin:s/z_gone\": " FIGS(0, 0, 0, 0)
+                                    ", \"other:s/same\": " FIGS(0, 0, 0, 0) "}}");
+    mg_run run = {0};
+    mg_test_result *same = add_test(&run, "/b/bin", "s", "same", MG_ST_PASS, 0, 0, 110, 11);
+    mg_test_result *fresh = add_test(&run, "/b/bin", "s", "new", MG_ST_PASS, 99, 9, 999, 9);
+    mg_test_result *failed = add_test(&run, "/b/bin", "s", "failed", MG_ST_FAIL, 0, 0, 200, 10);
+    failed->message = mg_xstrdup("leak over budget");
+    failed->violations = MG_VIOL_LEAK;
+    mg_test_result *crash = add_test(&run, "/b/bin", "s", "crashes", MG_ST_CRASH, 5, 5, 5, 5);
+    crash->signal = 11;
+    add_test(&run, "/b/bin", "s", "skipped", MG_ST_SKIP, 0, 0, 0, 0);
+    add_test(&run, "/b/bin", "s", "times_out", MG_ST_TIMEOUT, 1 << 20, 9, 1 << 20, 9);
+    add_test(&run, "/b/bin", "s", "errors", MG_ST_ERROR, 1 << 20, 9, 1 << 20, 9);
+
+    mg_baseline_compare(b, NULL, &run);
+    same = &run.tests[0], fresh = &run.tests[1], failed = &run.tests[2], crash = &run.tests[3];
+    CU_ASSERT_EQUAL(same->baseline.state, MG_BASE_SAME);
+    CU_ASSERT_EQUAL(same->status, MG_ST_PASS);
+    CU_ASSERT_PTR_NULL(same->message);
+
+    /* A new test is reported, not failed, and carries no baseline figures. */
+    CU_ASSERT_EQUAL(fresh->baseline.state, MG_BASE_NEW);
+    CU_ASSERT_EQUAL(fresh->status, MG_ST_PASS);
+    CU_ASSERT_EQUAL(fresh->baseline.regressions, 0);
+    CU_ASSERT_EQUAL(fresh->baseline.peak_bytes, 0);
+    CU_ASSERT_PTR_NULL(fresh->message);
+
+    /* An already failed test keeps failing, with the regression added to its message;
+     * budget violations stay budget names only. */
+    CU_ASSERT_EQUAL(failed->baseline.state, MG_BASE_REGRESSED);
+    CU_ASSERT_EQUAL(failed->baseline.regressions, MG_VIOL_PEAK);
+    CU_ASSERT_EQUAL(failed->status, MG_ST_FAIL);
+    CU_ASSERT_EQUAL(failed->violations, MG_VIOL_LEAK);
+    CU_ASSERT_STRING_EQUAL(failed->message, "leak over budget; peak 200 B > baseline 100 B + 10%");
+
+    /* Tests without figures are not compared, keep their status and are not removed. */
+    for (size_t i = 3; i < run.ntests; i++) {
+        CU_ASSERT_EQUAL(run.tests[i].baseline.state, MG_BASE_NONE);
+        CU_ASSERT_EQUAL(run.tests[i].baseline.regressions, 0);
+        CU_ASSERT_PTR_NULL(run.tests[i].message);
+    }
+    CU_ASSERT_EQUAL(crash->status, MG_ST_CRASH);
+    CU_ASSERT_EQUAL(run.tests[5].status, MG_ST_TIMEOUT);
+    CU_ASSERT_EQUAL(run.tests[6].status, MG_ST_ERROR);
+
+    /* Removed: baseline keys no test of the run has, sorted; the same test name under
+     * another binary counts as another test. */
+    CU_ASSERT_EQUAL_FATAL(run.nbaseline_removed, 3);
+    CU_ASSERT_STRING_EQUAL(run.baseline_removed[0], "bin:s/a_gone");
+    CU_ASSERT_STRING_EQUAL(run.baseline_removed[1], "bin:s/z_gone");
+    CU_ASSERT_STRING_EQUAL(run.baseline_removed[2], "other:s/same");
+    CU_ASSERT_PTR_NOT_NULL(run.baseline_path);
+    CU_ASSERT_PTR_NOT_NULL(strstr(run.baseline_path, "baseline.json"));
+
+    /* Comparing again replaces the previous outcome rather than piling up. */
+    mg_baseline_compare(b, NULL, &run);
+    CU_ASSERT_EQUAL(run.nbaseline_removed, 3);
+    CU_ASSERT_EQUAL(run.tests[0].baseline.state, MG_BASE_SAME);
+    /* No baseline: nothing is compared. */
+    mg_baseline_compare(NULL, NULL, &run);
+    CU_ASSERT_EQUAL(run.nbaseline_removed, 0);
+    CU_ASSERT_EQUAL(run.tests[0].baseline.state, MG_BASE_NONE);
+
+    mg_run_free_contents(&run);
+    mg_baseline_free(b);
+}
+
+/* ---- writing --------------------------------------------------------------------- */
+
+static char *write_text(const mg_run *run, const mg_baseline *old, bool ratchet) {
+    char *path = tmp_path("written.json");
+    char err[512] = "";
+    int rc = mg_baseline_write(path, run, old, ratchet, err, sizeof err);
+    if (rc) fprintf(stderr, "\nwrite: %s\n", err);
+    CU_ASSERT_EQUAL(rc, 0);
+    char *text = slurp(path);
+    free(path);
+    return text;
+}
+
+static void expect_text(const char *got, const char *want) {
+    CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+    CU_ASSERT_STRING_EQUAL(got, want);
+    if (strcmp(got, want) != 0) fprintf(stderr, "\n--- want:\n%s--- got:\n%s", want, got);
+}
+
+static void test_write_format(void) {
+    mg_run run = {0};
+    add_test(&run, "/build/zeta", "s", "t", MG_ST_PASS, 1, 2, 3, 4);
+    add_test(&run, "/build/alpha", "suite", "b", MG_ST_FAIL, 0, 0, 4096, 12);
+    add_test(&run, "/build/alpha", "suite", "a", MG_ST_PASS, -64, -2, 100, 1);
+    add_test(&run, "/build/alpha", "suite", "crashed", MG_ST_CRASH, 1, 1, 1, 1);
+    add_test(&run, "/build/alpha", "suite", "skipped", MG_ST_SKIP, 0, 0, 0, 0);
+    add_test(&run, "/build/alpha", "Suite", "q\"uote\\\t\x01", MG_ST_PASS, 0, 0, 0, 0);
+    char *text = write_text(&run, NULL, false);
+    /* Sorted bytewise ('S' < 's' < 'z'), one test per line, negatives stored as 0, no
+     * figureless tests, escapes for quotes, backslashes and control characters. */
+    expect_text(text,
+                "{\n"
+                "  \"schema_version\": 1,\n"
+                "  \"tool\": \"memgate\",\n"
+                "  \"tests\": {\n"
+                "    \"alpha:Suite/q\\\"uote\\\\\\t\\u0001\": {\"leaked_bytes\": 0, "
+                "\"object_growth\": 0, \"peak_bytes\": 0, \"allocations\": 0},\n"
+                "    \"alpha:suite/a\": {\"leaked_bytes\": 0, \"object_growth\": 0, "
+                "\"peak_bytes\": 100, \"allocations\": 1},\n"
+                "    \"alpha:suite/b\": {\"leaked_bytes\": 0, \"object_growth\": 0, "
+                "\"peak_bytes\": 4096, \"allocations\": 12},\n"
+                "    \"zeta:s/t\": {\"leaked_bytes\": 1, \"object_growth\": 2, "
+                "\"peak_bytes\": 3, \"allocations\": 4}\n"
+                "  }\n"
+                "}\n");
+    free(text);
+
+    /* The odd key reads back as the same test. */
+    char *path = tmp_path("written.json");
+    mg_baseline *b = NULL;
+    char err[512] = "";
+    CU_ASSERT_EQUAL_FATAL(mg_baseline_load(path, &b, err, sizeof err), 0);
+    mg_baseline_compare(b, NULL, &run);
+    CU_ASSERT_EQUAL(run.tests[5].baseline.state, MG_BASE_SAME);
+    mg_baseline_free(b);
+    free(path);
+    mg_run_free_contents(&run);
+
+    /* An empty run still gives a valid, loadable document. */
+    mg_run empty = {0};
+    text = write_text(&empty, NULL, false);
+    expect_text(text, "{\n  \"schema_version\": 1,\n  \"tool\": \"memgate\",\n  \"tests\": {}\n}\n");
+    free(text);
+    mg_baseline_free(load_text("{\n  \"schema_version\": 1,\n  \"tool\": \"memgate\",\n"
+                               "  \"tests\": {}\n}\n"));
+}
+
+/* Two binaries with one basename share a key: the entry holds the larger figures. */
+static void test_write_same_basename(void) {
+    mg_run run = {0};
+    add_test(&run, "/build/a/tests", "s", "t", MG_ST_PASS, 10, 1, 500, 7);
+    add_test(&run, "/build/b/tests", "s", "t", MG_ST_PASS, 5, 3, 400, 9);
+    char *text = write_text(&run, NULL, false);
+    expect_text(text, "{\n  \"schema_version\": 1,\n  \"tool\": \"memgate\",\n  \"tests\": {\n"
+                      "    \"tests:s/t\": {\"leaked_bytes\": 10, \"object_growth\": 3, "
+                      "\"peak_bytes\": 500, \"allocations\": 9}\n  }\n}\n");
+    free(text);
+    mg_run_free_contents(&run);
+}
+
+static void test_write_errors(void) {
+    mg_run run = {0};
+    add_test(&run, "bin", "s", "t", MG_ST_PASS, 0, 0, 0, 0);
+    char err[512] = "";
+    char *nodir = tmp_path("no/such/dir/baseline.json");
+    CU_ASSERT_EQUAL(mg_baseline_write(nodir, &run, NULL, false, err, sizeof err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, nodir));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "baseline"));
+    free(nodir);
+
+    /* Atomic: a failed rename leaves neither a temporary file nor a changed target. */
+    char *dir = tmp_path("is-a-dir");
+    CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0755), 0);
+    CU_ASSERT_EQUAL(mg_baseline_write(dir, &run, NULL, false, err, sizeof err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, dir));
+    char *cmd = mg_xasprintf("ls -a '%s' | grep -q '^is-a-dir\\.tmp\\.'", tmpdir);
+    CU_ASSERT_NOT_EQUAL(system(cmd), 0);
+    free(cmd);
+    free(dir);
+
+    /* A successful write replaces the old file and leaves no temporary file behind. */
+    char *path = spit("replaced.json", "old contents");
+    CU_ASSERT_EQUAL(mg_baseline_write(path, &run, NULL, false, err, sizeof err), 0);
+    char *text = slurp(path);
+    CU_ASSERT(text && strncmp(text, "{\n  \"schema_version\": 1,", 24) == 0);
+    cmd = mg_xasprintf("ls -a '%s' | grep -q '^replaced\\.json\\.tmp\\.'", tmpdir);
+    CU_ASSERT_NOT_EQUAL(system(cmd), 0);
+    free(cmd);
+    free(text);
+    free(path);
+    mg_run_free_contents(&run);
+}
+
+static void test_ratchet(void) {
+    mg_baseline *old = load_text(HEAD "\"bin:s/better\": " FIGS(100, 5, 5000, 50)
+                                      ", \"bin:s/crashed\": " FIGS(7, 7, 7, 7)
+                                      ", \"bin:s/dropped\": " FIGS(1, 1, 1, 1)
+                                      ", \"bin:s/mixed\": " FIGS(10, 1, 1000, 10) "}}");
+    mg_run run = {0};
+    add_test(&run, "bin", "s", "better", MG_ST_PASS, 0, 2, 4000, 40);   /* every figure lower */
+    add_test(&run, "bin", "s", "mixed", MG_ST_FAIL, 20, 0, 900, 30);    /* some lower */
+    add_test(&run, "bin", "s", "added", MG_ST_PASS, 3, 3, 3, 3);        /* not in old */
+    add_test(&run, "bin", "s", "crashed", MG_ST_CRASH, 99, 99, 99, 99); /* no figures */
+
+    char *text = write_text(&run, old, true);
+    /* Each metric is min(old, new); "dropped" is gone, "added" is in, the crashed
+     * test keeps its old figures. */
+    expect_text(text, "{\n  \"schema_version\": 1,\n  \"tool\": \"memgate\",\n  \"tests\": {\n"
+                      "    \"bin:s/added\": {\"leaked_bytes\": 3, \"object_growth\": 3, "
+                      "\"peak_bytes\": 3, \"allocations\": 3},\n"
+                      "    \"bin:s/better\": {\"leaked_bytes\": 0, \"object_growth\": 2, "
+                      "\"peak_bytes\": 4000, \"allocations\": 40},\n"
+                      "    \"bin:s/crashed\": {\"leaked_bytes\": 7, \"object_growth\": 7, "
+                      "\"peak_bytes\": 7, \"allocations\": 7},\n"
+                      "    \"bin:s/mixed\": {\"leaked_bytes\": 10, \"object_growth\": 0, "
+                      "\"peak_bytes\": 900, \"allocations\": 10}\n  }\n}\n");
+    free(text);
+
+    /* Without ratchet the run's figures are written as they are, old or not. */
+    text = write_text(&run, old, false);
+    expect_text(text, "{\n  \"schema_version\": 1,\n  \"tool\": \"memgate\",\n  \"tests\": {\n"
+                      "    \"bin:s/added\": {\"leaked_bytes\": 3, \"object_growth\": 3, "
+                      "\"peak_bytes\": 3, \"allocations\": 3},\n"
+                      "    \"bin:s/better\": {\"leaked_bytes\": 0, \"object_growth\": 2, "
+                      "\"peak_bytes\": 4000, \"allocations\": 40},\n"
+                      "    \"bin:s/mixed\": {\"leaked_bytes\": 20, \"object_growth\": 0, "
+                      "\"peak_bytes\": 900, \"allocations\": 30}\n  }\n}\n");
+    free(text);
+
+    /* Ratchet with no old baseline is a plain write. */
+    char *a = write_text(&run, NULL, true), *b2 = write_text(&run, old, false);
+    CU_ASSERT(a && b2 && strcmp(a, b2) == 0);
+    free(a);
+    free(b2);
+    mg_run_free_contents(&run);
+    mg_baseline_free(old);
+}
+
+/* write -> load -> compare: a run compared with its own baseline has no regressions,
+ * and writing the loaded baseline again changes nothing. */
+static void test_round_trip(void) {
+    mg_run run = {0};
+    add_test(&run, "/b/t1", "cache", "grows", MG_ST_FAIL, 4100, 3, 20000, 12);
+    add_test(&run, "/b/t1", "core", "alloc_free", MG_ST_PASS, 0, 0, 12288, 4);
+    add_test(&run, "/b/t2", "parser", "big", MG_ST_PASS, 0, 0, 9007199254740992LL, 1ULL << 53);
+    add_test(&run, "/b/t2", "parser", "na\xC3\xAFve \xE2\x9C\x93", MG_ST_PASS, 1, 1, 1, 1);
+    add_test(&run, "/b/t2", "parser", "bad \xFF bytes", MG_ST_PASS, 2, 2, 2, 2);
+    add_test(&run, "/b/t2", "parser", "segv", MG_ST_CRASH, 0, 0, 0, 0);
+    char *path = tmp_path("round.json");
+    char err[512] = "";
+    CU_ASSERT_EQUAL_FATAL(mg_baseline_write(path, &run, NULL, false, err, sizeof err), 0);
+    mg_baseline *b = NULL;
+    int rc = mg_baseline_load(path, &b, err, sizeof err);
+    if (rc) fprintf(stderr, "\nload: %s\n", err);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    mg_tolerance exact;
+    memset(&exact, 0, sizeof exact); /* no tolerance at all */
+    mg_baseline_compare(b, &exact, &run);
+    for (size_t i = 0; i < 5; i++) {
+        CU_ASSERT_EQUAL(run.tests[i].baseline.state, MG_BASE_SAME);
+        CU_ASSERT_EQUAL(run.tests[i].baseline.regressions, 0);
+    }
+    CU_ASSERT_EQUAL(run.tests[0].status, MG_ST_FAIL);
+    CU_ASSERT_EQUAL(run.tests[1].status, MG_ST_PASS);
+    CU_ASSERT_EQUAL(run.tests[2].baseline.peak_bytes, 9007199254740992LL);
+    CU_ASSERT_EQUAL(run.tests[2].baseline.allocations, 1ULL << 53);
+    CU_ASSERT_EQUAL(run.tests[5].baseline.state, MG_BASE_NONE);
+    CU_ASSERT_EQUAL(run.nbaseline_removed, 0);
+
+    char *again = tmp_path("round2.json");
+    CU_ASSERT_EQUAL(mg_baseline_write(again, &run, b, true, err, sizeof err), 0);
+    char *t1 = slurp(path), *t2 = slurp(again);
+    CU_ASSERT(t1 && t2 && strcmp(t1, t2) == 0);
+
+    /* And the comparison does notice a change. */
+    run.tests[1].peak_bytes++;
+    mg_baseline_compare(b, &exact, &run);
+    CU_ASSERT_EQUAL(run.tests[1].baseline.state, MG_BASE_REGRESSED);
+    CU_ASSERT_EQUAL(run.tests[1].status, MG_ST_FAIL);
+
+    free(t1);
+    free(t2);
+    free(again);
+    free(path);
+    mg_baseline_free(b);
+    mg_run_free_contents(&run);
+}
+
+MGT_MAIN({
+    static const mgt_case tolerance[] = {{"defaults", test_tolerance_defaults},
+                                         {"forms", test_tolerance_forms},
+                                         {"errors", test_tolerance_errors},
+                                         {NULL, NULL}};
+    static const mgt_case load[] = {{"errors", test_load_errors},
+                                    {"accepts", test_load_accepts},
+                                    {NULL, NULL}};
+    static const mgt_case compare[] = {{"key", test_key},
+                                       {"boundaries", test_compare_boundaries},
+                                       {"percent_vs_absolute", test_compare_percent_vs_absolute},
+                                       {"run", test_compare_run},
+                                       {NULL, NULL}};
+    static const mgt_case write[] = {{"format", test_write_format},
+                                     {"same_basename", test_write_same_basename},
+                                     {"errors", test_write_errors},
+                                     {"ratchet", test_ratchet},
+                                     {"round_trip", test_round_trip},
+                                     {NULL, NULL}};
+    if (mgt_add_suite("baseline_tolerance", tolerance) || mgt_add_suite("baseline_load", load) ||
+        mgt_add_suite("baseline_compare", compare) || mgt_add_suite("baseline_write", write))
+        return 2;
+})

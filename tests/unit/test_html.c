@@ -1,0 +1,808 @@
+/*
+ * Tests of the HTML reporter (runner/report_html.c) over the fixed run of
+ * tests/html/fixture_run.h, and of the `memgate report` / `memgate merge` commands
+ * (runner/cmd_report.c) called through their C functions on temporary files.
+ *
+ * What a browser makes of the page (the script ran, charts have bars) is checked by
+ * tests/html/check_report.py in headless Chromium; here the file itself is checked:
+ * escaping, counts, the data blob, no external URL, atomic writes.
+ */
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "html/fixture_run.h"
+#include "mgtest.h"
+#include "report.h"
+#include "report_common.h"
+#include "util.h"
+
+/* ---- temporary files ------------------------------------------------------------ */
+
+static char tmpdir[512];
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static void remove_tmpdir(void) {
+    if (tmpdir[0] && !getenv("MG_KEEP_TMP")) nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A path inside this run's private temporary directory (made on first use). */
+static char *tmp_path(const char *name) {
+    if (!tmpdir[0]) {
+        const char *base = getenv("TMPDIR");
+        snprintf(tmpdir, sizeof tmpdir, "%s/mg-html-XXXXXX", base && *base ? base : "/tmp");
+        if (!mkdtemp(tmpdir)) {
+            perror("mkdtemp");
+            exit(2);
+        }
+        atexit(remove_tmpdir);
+    }
+    return mg_xasprintf("%s/%s", tmpdir, name);
+}
+
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = NULL;
+    size_t cap = 0, n = 0, got;
+    do {
+        if (cap - n < 4096) buf = mg_xrealloc(buf, cap = cap * 2 + 8192);
+        got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+    } while (got > 0);
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+static int spit(const char *path, const char *text) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    size_t len = strlen(text);
+    int rc = fwrite(text, 1, len, f) == len ? 0 : -1;
+    return fclose(f) == 0 ? rc : -1;
+}
+
+static size_t count_of(const char *hay, const char *needle) {
+    size_t n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle)) n++;
+    return n;
+}
+
+/* The HTML escaping the page must use for plain ASCII text. */
+static char *escaped(const char *s) {
+    char *out = mg_xcalloc(strlen(s) * 6 + 1, 1), *o = out;
+    for (; *s; s++) {
+        const char *rep = NULL;
+        switch (*s) {
+        case '&': rep = "&amp;"; break;
+        case '<': rep = "&lt;"; break;
+        case '>': rep = "&gt;"; break;
+        case '"': rep = "&quot;"; break;
+        case '\'': rep = "&#39;"; break;
+        default: *o++ = *s; continue;
+        }
+        o = stpcpy(o, rep);
+    }
+    return out;
+}
+
+/* Renders run to a fresh file and returns the page; NULL (and an assertion) on error. */
+static char *render(const mg_run *run, const char *name) {
+    char *path = tmp_path(name), err[512] = "";
+    int rc = mg_report_html_write(run, path, err, sizeof err);
+    if (rc != 0) fprintf(stderr, "\nmg_report_html_write: %s\n", err);
+    CU_ASSERT_EQUAL(rc, 0);
+    char *html = rc == 0 ? slurp(path) : NULL;
+    free(path);
+    return html;
+}
+
+static char *render_fixture(void) {
+    mg_run run;
+    hfx_make_run(&run);
+    char *html = render(&run, "fixture.html");
+    mg_run_free_contents(&run);
+    return html;
+}
+
+/* The text of the data blob inside <script type="application/json">, a heap copy. */
+static char *data_blob(const char *html) {
+    static const char open_tag[] = "<script type=\"application/json\" id=\"mg-data\">";
+    const char *p = strstr(html, open_tag);
+    if (!p) return NULL;
+    p += sizeof open_tag - 1;
+    const char *end = strstr(p, "</script>");
+    if (!end) return NULL;
+    char *blob = mg_xcalloc((size_t)(end - p) + 1, 1);
+    memcpy(blob, p, (size_t)(end - p));
+    return blob;
+}
+
+/* ---- the page ------------------------------------------------------------------- */
+
+static void test_structure(void) {
+    char *html = render_fixture();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(html);
+    CU_ASSERT_EQUAL(strncmp(html, "<!DOCTYPE html>", 15), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "</html>"));
+    /* Every template marker was filled. */
+    CU_ASSERT_PTR_NULL(strstr(html, "<!--mg:"));
+    /* One self-contained file: nothing to fetch, from anywhere. */
+    CU_ASSERT_PTR_NULL(strstr(html, "http://"));
+    CU_ASSERT_PTR_NULL(strstr(html, "https://"));
+    CU_ASSERT_PTR_NULL(strstr(html, "<link"));
+    CU_ASSERT_PTR_NULL(strstr(html, "<img"));
+    CU_ASSERT_PTR_NULL(strstr(html, "<iframe"));
+    CU_ASSERT_PTR_NULL(strstr(html, "@import"));
+    CU_ASSERT_PTR_NULL(strstr(html, "url("));
+    /* The table, one row and one section per test, a chart box per test with figures. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<table class=\"tests\" id=\"mg-tests\">"));
+    CU_ASSERT_EQUAL(count_of(html, "<tr data-i="), HFX_TESTS);
+    CU_ASSERT_EQUAL(count_of(html, "<details class=\"test\""), HFX_TESTS);
+    CU_ASSERT_EQUAL(count_of(html, "<div class=\"chart\" data-i="), HFX_CHARTS);
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<svg id=\"mg-statusbar\""));
+    CU_ASSERT_EQUAL(count_of(html, "<rect class=\"st-"), 6); /* every status occurs */
+    /* Only the page's own two script elements exist. */
+    CU_ASSERT_EQUAL(count_of(html, "<script"), 2);
+    CU_ASSERT_EQUAL(count_of(html, "</script"), 2);
+    /* Failing tests are open, passing ones closed. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "id=\"t-1\" data-i=\"1\" data-status=\"fail\" open>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "id=\"t-0\" data-i=\"0\" data-status=\"pass\"><summary>"));
+    free(html);
+}
+
+static void test_header_counts(void) {
+    char *html = render_fixture();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(html);
+    static const struct {
+        const char *status;
+        int count;
+    } want[] = {{"pass", HFX_PASS},       {"fail", HFX_FAIL},   {"crash", HFX_CRASH},
+                {"timeout", HFX_TIMEOUT}, {"error", HFX_ERROR}, {"skip", HFX_SKIP}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        char *needle = mg_xasprintf("data-count=\"%s\">%d</b>", want[i].status, want[i].count);
+        if (!strstr(html, needle)) fprintf(stderr, "\nmissing count: %s\n", needle);
+        CU_ASSERT_PTR_NOT_NULL(strstr(html, needle));
+        free(needle);
+    }
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<span class=\"verdict bad\">FAILED</span>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "7 of 11 tests did not pass"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(html, "<title>memgate report \xC2\xB7 FAILED \xC2\xB7 ci-runner-07</title>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "2026-11-21 09:40:00 UTC"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<dt>Host</dt><dd>ci-runner-07</dd>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<dt>Duration</dt><dd>14.25 s</dd>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<dt>Shard</dt><dd>2/4</dd>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<code>" HFX_BASELINE "</code>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "1 regressed \xC2\xB7 2 new \xC2\xB7 2 removed"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<code>test_parser:parser/&lt;old&gt;</code>"));
+    free(html);
+}
+
+static void test_names_escaped(void) {
+    mg_run run;
+    hfx_make_run(&run);
+    char *html = render(&run, "names.html");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(html);
+    /* No hostile string reaches the page raw, anywhere (blob included). */
+    CU_ASSERT_PTR_NULL(strstr(html, HFX_XSS_SCRIPT));
+    CU_ASSERT_PTR_NULL(strstr(html, HFX_XSS_BREAKOUT));
+    CU_ASSERT_PTR_NULL(strstr(html, HFX_XSS_IMG));
+    CU_ASSERT_PTR_NULL(strstr(html, "<img"));
+    CU_ASSERT_PTR_NULL(strstr(html, "onerror=\""));
+    /* Every test's suite/name shows escaped: as the table link and the section title. */
+    for (size_t i = 0; i < run.ntests; i++) {
+        const mg_test_result *t = &run.tests[i];
+        if (strcmp(t->name, HFX_ODD_NAME) == 0) continue; /* not ASCII: below */
+        char *full = mg_xasprintf("%s/%s", t->suite, t->name), *esc = escaped(full);
+        char *link = mg_xasprintf("<a href=\"#t-%zu\">%s</a>", i, esc);
+        char *title = mg_xasprintf("<span class=\"tname\">%s</span>", esc);
+        if (!strstr(html, link)) fprintf(stderr, "\nmissing: %s\n", link);
+        CU_ASSERT_PTR_NOT_NULL(strstr(html, link));
+        CU_ASSERT_PTR_NOT_NULL(strstr(html, title));
+        free(full);
+        free(esc);
+        free(link);
+        free(title);
+    }
+    /* The odd name: quotes and ampersand escaped, U+2028 kept, bad bytes as U+FFFD,
+     * ESC as its visible picture U+241B. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "odd &quot;q&quot; &amp; &#39;a&#39; \xE2\x80\xA8 line "
+                                        "\xEF\xBF\xBD\xEF\xBF\xBD bytes \xE2\x90\x9B[31m"));
+    /* The whole page is valid UTF-8 without control characters but newline and tab. */
+    const unsigned char *p = (const unsigned char *)html;
+    bool valid = true, clean = true;
+    while (*p) {
+        unsigned cp;
+        size_t n = mg_utf8_seq(p, &cp);
+        if (!n) {
+            valid = false;
+            break;
+        }
+        if ((cp < 0x20 && cp != '\n' && cp != '\t') || cp == 0x7F || (cp >= 0x80 && cp < 0xA0))
+            clean = false;
+        p += n;
+    }
+    CU_ASSERT_TRUE(valid);
+    CU_ASSERT_TRUE(clean);
+    free(html);
+    mg_run_free_contents(&run);
+}
+
+static void test_data_blob(void) {
+    char *html = render_fixture();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(html);
+    char *blob = data_blob(html);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(blob);
+    /* Nothing in the blob can end its element or open a comment, and the JavaScript
+     * line terminators are escaped. */
+    CU_ASSERT_PTR_NULL(strchr(blob, '<'));
+    CU_ASSERT_PTR_NULL(strchr(blob, '>'));
+    CU_ASSERT_PTR_NULL(strstr(blob, "\xE2\x80\xA8"));
+    CU_ASSERT_PTR_NULL(strstr(blob, "\xE2\x80\xA9"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(blob, "\\u2028"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(blob, "\\u003c/script\\u003e"));
+    cJSON *doc = cJSON_Parse(blob);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    const cJSON *tests = cJSON_GetObjectItemCaseSensitive(doc, "tests");
+    CU_ASSERT_EQUAL(cJSON_GetArraySize(tests), HFX_TESTS);
+    /* The escapes decode to the very name. */
+    const cJSON *t4 = cJSON_GetArrayItem(tests, 4);
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(t4, "name");
+    CU_ASSERT_TRUE(cJSON_IsString(name) && strcmp(name->valuestring, "xss/" HFX_XSS_BREAKOUT) == 0);
+    int charts = 0;
+    const cJSON *t;
+    cJSON_ArrayForEach(t, tests) {
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(t, "metrics");
+        if (cJSON_IsArray(m)) {
+            charts++;
+            CU_ASSERT_EQUAL(cJSON_GetArraySize(m), 3);
+        } else {
+            CU_ASSERT_TRUE(cJSON_IsNull(m));
+        }
+    }
+    CU_ASSERT_EQUAL(charts, HFX_CHARTS);
+    /* cache/peaks: peak 40 MiB against 32 MiB, baseline 30 MiB, broken and regressed. */
+    const cJSON *peak = cJSON_GetArrayItem(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(tests, 2), "metrics"), 2);
+    const double MiB = 1048576;
+    CU_ASSERT_EQUAL(cJSON_GetObjectItemCaseSensitive(peak, "value")->valuedouble, 40 * MiB);
+    CU_ASSERT_EQUAL(cJSON_GetObjectItemCaseSensitive(peak, "budget")->valuedouble, 32 * MiB);
+    CU_ASSERT_EQUAL(cJSON_GetObjectItemCaseSensitive(peak, "baseline")->valuedouble, 30 * MiB);
+    CU_ASSERT_TRUE(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(peak, "broken")));
+    CU_ASSERT_TRUE(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(peak, "regressed")));
+    /* An unlimited budget is null, never a number. */
+    const cJSON *ulim = cJSON_GetArrayItem(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(tests, 10), "metrics"), 0);
+    CU_ASSERT_TRUE(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(ulim, "budget")));
+    cJSON_Delete(doc);
+    free(blob);
+    free(html);
+}
+
+static void test_table_cells(void) {
+    char *html = render_fixture();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(html);
+    /* measured / budget, exact bytes when both would print as 4.0 KiB, broken in red. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<td class=\"num broken\" data-v=\"4100\">4100 B <span "
+                                        "class=\"of\" title=\"budget\">/ 4096 B</span></td>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<td class=\"num broken\" data-v=\"3\">3 "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "data-v=\"20000\">19.5 KiB <span class=\"of\" "
+                                        "title=\"budget\">/ 1.0 MiB</span>"));
+    /* Unlimited shows as such. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "100 B <span class=\"of\" title=\"budget unlimited\">/ "
+                                        "\xE2\x88\x9E</span>"));
+    /* Baseline column: states and the change against the baseline. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<th data-sort=\"num\">Baseline</th>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<span class=\"tag regressed\">regressed</span>"
+                                        "<div class=\"delta-up\">peak +10.0 MiB (+33.3%)</div>"));
+    CU_ASSERT_EQUAL(count_of(html, "<span class=\"tag new\">new</span>"), 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<div class=\"delta-down\">peak -50.0 KiB (-14.3%)</div>"));
+    /* Durations. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "data-v=\"0.250000\">250 ms</td>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "data-v=\"10.000000\">10.00 s</td>"));
+    free(html);
+}
+
+static void test_sections(void) {
+    char *html = render_fixture();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(html);
+    /* Frames as "function (file:line)", innermost first, the rest counted. */
+    const char *inner = strstr(html, "_M_realloc_insert</span>");
+    const char *outer = strstr(html, "<span class=\"fn\">cache_put</span>");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(inner);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(outer);
+    CU_ASSERT_TRUE(inner < outer);
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<span class=\"fn\">cache_put</span> <span class=\"loc\" "
+                                        "title=\"/src/cache.c\">(cache.c:88)</span>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "(libfoo.so.1+0x1234)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "(0xdeadbeef)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "\xE2\x80\xA6 4 more frames"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<b>+4.0 KiB</b> in 1 block"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "Memory held at the peak"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "big_buffer&lt;char&amp;&gt;"));
+    /* Assertion failures, escaped. */
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(html, "<code>test_cache.c:57</code> CU_ASSERT_EQUAL(cache_size(c),3)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "x &lt; y &amp;&amp; &quot;quoted&quot; != &#39;c&#39;"));
+    /* Outcome and output: colour codes dropped, CRLF as one newline, bad bytes mended. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "killed by SIGSEGV (signal 11)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<pre class=\"out\">parsing input.txt\nfatal: bad token "
+                                        "\xEF\xBF\xBD at 3:7\nSegmentation fault at "
+                                        "&lt;0x0&gt;\n</pre>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "These tracebacks come from a traced re-run"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<td class=\"src\">file-test: budgets.json: "
+                                        "tests[&quot;cache/*&quot;]</td>"));
+    free(html);
+}
+
+static void test_output_tail(void) {
+    mg_run run;
+    hfx_make_run(&run);
+    /* 500 numbered lines: only the last 200 are kept, and the heading says so. */
+    mg_test_result *t = &run.tests[8]; /* cache/bad_exit */
+    free(t->output);
+    char *buf = mg_xcalloc(500 * 16, 1), *o = buf;
+    for (int i = 1; i <= 500; i++) o += sprintf(o, "line %d\n", i);
+    t->output = buf;
+    char *html = render(&run, "tail.html");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(html);
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "Output <small>(last 200 of 500 lines)</small>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<pre class=\"out\">line 301\n"));
+    CU_ASSERT_PTR_NULL(strstr(html, "line 300\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "line 500\n</pre>"));
+    free(html);
+    mg_run_free_contents(&run);
+}
+
+static void test_empty_and_plain(void) {
+    /* No test at all: a page that says so. */
+    mg_run run = {0};
+    char *html = render(&run, "empty.html");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(html);
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "NO TESTS"));
+    CU_ASSERT_EQUAL(count_of(html, "<tr data-i="), 0);
+    CU_ASSERT_PTR_NULL(strstr(html, "<!--mg:"));
+    free(html);
+
+    /* Without a baseline or a shard: neither is mentioned. */
+    hfx_make_run(&run);
+    free(run.baseline_path);
+    free(run.shard);
+    run.baseline_path = run.shard = NULL;
+    for (size_t i = 0; i < run.nbaseline_removed; i++) free(run.baseline_removed[i]);
+    free(run.baseline_removed);
+    run.baseline_removed = NULL;
+    run.nbaseline_removed = 0;
+    for (size_t i = 0; i < run.ntests; i++)
+        memset(&run.tests[i].baseline, 0, sizeof run.tests[i].baseline);
+    html = render(&run, "plain.html");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(html);
+    CU_ASSERT_PTR_NULL(strstr(html, "Baseline"));
+    CU_ASSERT_PTR_NULL(strstr(html, "Shard"));
+    free(html);
+    mg_run_free_contents(&run);
+
+    /* All passing: the verdict says so. */
+    hfx_make_run(&run);
+    for (size_t i = 0; i < run.ntests; i++) run.tests[i].status = MG_ST_PASS;
+    html = render(&run, "green.html");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(html);
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<span class=\"verdict ok\">PASSED</span>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "all 11 tests within budget"));
+    free(html);
+    mg_run_free_contents(&run);
+}
+
+/* Names in dir starting with base followed by ".tmp.". */
+static size_t tmp_leftovers(const char *dir, const char *base) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    size_t n = 0, len = strlen(base);
+    for (struct dirent *e; (e = readdir(d));)
+        if (!strncmp(e->d_name, base, len) && !strncmp(e->d_name + len, ".tmp.", 5)) n++;
+    closedir(d);
+    return n;
+}
+
+static void test_atomic_write(void) {
+    mg_run run;
+    hfx_make_run(&run);
+    char err[512];
+    char *path = tmp_path("atomic.html");
+    /* Replaces an existing file whole, through a temporary that does not stay. */
+    CU_ASSERT_EQUAL(spit(path, "old contents"), 0);
+    struct stat before, after;
+    CU_ASSERT_EQUAL(stat(path, &before), 0);
+    CU_ASSERT_EQUAL(mg_report_html_write(&run, path, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(stat(path, &after), 0);
+    CU_ASSERT_NOT_EQUAL(before.st_ino, after.st_ino); /* a new file renamed into place */
+    char *html = slurp(path);
+    CU_ASSERT_TRUE(html && strncmp(html, "<!DOCTYPE html>", 15) == 0 && strstr(html, "</html>"));
+    free(html);
+    CU_ASSERT_EQUAL(tmp_leftovers(tmpdir, "atomic.html"), 0);
+
+    /* A directory that does not exist: an error naming the path, no file anywhere. */
+    char *bad = tmp_path("missing/dir/r.html");
+    err[0] = '\0';
+    CU_ASSERT_EQUAL(mg_report_html_write(&run, bad, err, sizeof err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, bad));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "HTML report"));
+    CU_ASSERT_EQUAL(access(bad, F_OK), -1);
+
+    /* The path is a directory: rename fails, the temporary is removed. */
+    char *dir = tmp_path("adir");
+    CU_ASSERT_EQUAL(mkdir(dir, 0755), 0);
+    err[0] = '\0';
+    CU_ASSERT_EQUAL(mg_report_html_write(&run, dir, err, sizeof err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, dir));
+    CU_ASSERT_EQUAL(tmp_leftovers(tmpdir, "adir"), 0);
+    free(dir);
+    free(bad);
+    free(path);
+    mg_run_free_contents(&run);
+}
+
+/* ---- memgate report / merge ------------------------------------------------------ */
+
+/* Output of a command call, captured from its stdout and stderr. */
+typedef struct captured {
+    int rc;
+    char *out, *err;
+} captured;
+
+static void captured_free(captured *c) {
+    free(c->out);
+    free(c->err);
+}
+
+/* Calls cmd with the NULL-terminated argument list, capturing stdout and stderr. */
+static captured call(int (*cmd)(int, char **), const char *const *args) {
+    int argc = 0;
+    while (args[argc]) argc++;
+    char **argv = mg_xcalloc((size_t)argc + 1, sizeof *argv);
+    for (int i = 0; i < argc; i++) argv[i] = mg_xstrdup(args[i]);
+    char *out_path = tmp_path("stdout.txt"), *err_path = tmp_path("stderr.txt");
+    fflush(stdout);
+    fflush(stderr);
+    int saved_out = dup(1), saved_err = dup(2);
+    int fo = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int fe = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fo, 1);
+    dup2(fe, 2);
+    close(fo);
+    close(fe);
+    captured c;
+    c.rc = cmd(argc, argv);
+    fflush(stdout);
+    fflush(stderr);
+    dup2(saved_out, 1);
+    dup2(saved_err, 2);
+    close(saved_out);
+    close(saved_err);
+    c.out = slurp(out_path);
+    c.err = slurp(err_path);
+    for (int i = 0; i < argc; i++) free(argv[i]);
+    free(argv);
+    free(out_path);
+    free(err_path);
+    return c;
+}
+
+/* Writes the tests [from, to) of the fixture as a JSON report. */
+static char *write_part(const char *name, size_t from, size_t to, const char *started,
+                        const char *host, double duration) {
+    mg_run run;
+    hfx_make_run(&run);
+    for (size_t i = 0; i < run.ntests; i++)
+        if (i < from || i >= to) mg_test_result_free_contents(&run.tests[i]);
+    memmove(run.tests, run.tests + from, (to - from) * sizeof *run.tests);
+    run.ntests = to - from;
+    free(run.started_at);
+    free(run.hostname);
+    run.started_at = mg_xstrdup(started);
+    run.hostname = mg_xstrdup(host);
+    run.duration_s = duration;
+    char *path = tmp_path(name), err[512];
+    CU_ASSERT_EQUAL(mg_report_json_write(&run, path, err, sizeof err), 0);
+    mg_run_free_contents(&run);
+    return path;
+}
+
+static void test_merge(void) {
+    char *a = write_part("a.json", 0, 5, "2026-11-21T09:41:00Z", "host-a", 2.5);
+    char *b = write_part("b.json", 5, HFX_TESTS, "2026-11-21T09:40:30Z", "host-b", 4.0);
+    char *out = tmp_path("merged.json");
+    captured c = call(mg_cmd_merge, (const char *[]){"merge", out, a, b, NULL});
+    CU_ASSERT_EQUAL(c.rc, 1); /* the fixture has failures */
+    CU_ASSERT_STRING_EQUAL(c.err, "");
+    captured_free(&c);
+
+    mg_run m, ref;
+    char err[512];
+    CU_ASSERT_EQUAL_FATAL(mg_report_json_read(out, &m, err, sizeof err), 0);
+    hfx_make_run(&ref);
+    CU_ASSERT_EQUAL(m.ntests, HFX_TESTS);
+    for (size_t i = 0; i < m.ntests && i < ref.ntests; i++) {
+        char *fixed = mg_utf8_fix(ref.tests[i].name); /* the JSON report mends bad bytes */
+        CU_ASSERT_STRING_EQUAL(m.tests[i].name, fixed ? fixed : ref.tests[i].name);
+        free(fixed);
+        CU_ASSERT_EQUAL(m.tests[i].status, ref.tests[i].status);
+    }
+    CU_ASSERT_DOUBLE_EQUAL(m.duration_s, 6.5, 1e-9);
+    CU_ASSERT_STRING_EQUAL(m.started_at, "2026-11-21T09:40:30Z");
+    CU_ASSERT_STRING_EQUAL(m.hostname, "host-a");
+    CU_ASSERT_PTR_NULL(m.shard);
+    CU_ASSERT_STRING_EQUAL(m.baseline_path, HFX_BASELINE);
+    /* Both inputs reported the same two removed keys: once each, sorted. */
+    CU_ASSERT_EQUAL_FATAL(m.nbaseline_removed, 2);
+    CU_ASSERT_STRING_EQUAL(m.baseline_removed[0], "test_cache:cache/retired");
+    CU_ASSERT_STRING_EQUAL(m.baseline_removed[1], "test_parser:parser/<old>");
+    mg_run_free_contents(&m);
+    mg_run_free_contents(&ref);
+    free(a);
+    free(b);
+    free(out);
+}
+
+static void test_merge_removed_keys(void) {
+    /* Shard 1 runs test_cache:core/alloc_free and calls parser/tokens removed; shard 2
+     * runs parser/tokens and calls core/alloc_free removed: neither is really gone. */
+    char err[512];
+    const char *files[2] = {"s1.json", "s2.json"};
+    size_t pick[2] = {0, 10};
+    const char *removed[2] = {"test_parser:parser/tokens", "test_cache:core/alloc_free"};
+    char *paths[2];
+    for (int k = 0; k < 2; k++) {
+        mg_run run;
+        hfx_make_run(&run);
+        mg_test_result keep = run.tests[pick[k]];
+        memset(&run.tests[pick[k]], 0, sizeof keep);
+        for (size_t i = 0; i < run.ntests; i++) mg_test_result_free_contents(&run.tests[i]);
+        run.tests[0] = keep;
+        run.ntests = 1;
+        for (size_t i = 0; i < run.nbaseline_removed; i++) free(run.baseline_removed[i]);
+        run.baseline_removed[0] = mg_xstrdup(removed[k]);
+        run.baseline_removed[1] = mg_xstrdup(k ? "gone:x/y" : "gone:a/b");
+        paths[k] = tmp_path(files[k]);
+        CU_ASSERT_EQUAL(mg_report_json_write(&run, paths[k], err, sizeof err), 0);
+        mg_run_free_contents(&run);
+    }
+    char *out = tmp_path("shards.json");
+    captured c = call(mg_cmd_merge, (const char *[]){"merge", out, paths[0], paths[1], NULL});
+    CU_ASSERT_EQUAL(c.rc, 0); /* both tests pass */
+    captured_free(&c);
+    mg_run m;
+    CU_ASSERT_EQUAL_FATAL(mg_report_json_read(out, &m, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(m.ntests, 2);
+    CU_ASSERT_PTR_NULL(m.shard);
+    CU_ASSERT_EQUAL_FATAL(m.nbaseline_removed, 2);
+    CU_ASSERT_STRING_EQUAL(m.baseline_removed[0], "gone:a/b");
+    CU_ASSERT_STRING_EQUAL(m.baseline_removed[1], "gone:x/y");
+    mg_run_free_contents(&m);
+    free(paths[0]);
+    free(paths[1]);
+    free(out);
+}
+
+static void test_merge_errors(void) {
+    char *a = write_part("da.json", 0, 3, "2026-11-21T09:41:00Z", "h", 1);
+    char *b = write_part("db.json", 2, 5, "2026-11-21T09:41:00Z", "h", 1); /* shares test 2 */
+    char *out = tmp_path("dup.json");
+    captured c = call(mg_cmd_merge, (const char *[]){"merge", out, a, b, NULL});
+    CU_ASSERT_EQUAL(c.rc, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(c.err, "cache/peaks"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(c.err, a));
+    CU_ASSERT_PTR_NOT_NULL(strstr(c.err, b));
+    CU_ASSERT_EQUAL(access(out, F_OK), -1); /* nothing written */
+    captured_free(&c);
+
+    /* Bad inputs: missing file, not JSON, not a memgate report. */
+    char *missing = tmp_path("nope.json"), *junk = tmp_path("junk.json"),
+         *other = tmp_path("other.json");
+    CU_ASSERT_EQUAL(spit(junk, "{\"tool\": \"memgate\", "), 0);
+    CU_ASSERT_EQUAL(spit(other, "{\"tool\": \"pytest\", \"tests\": []}"), 0);
+    const char *bad_inputs[] = {missing, junk, other};
+    const char *want[] = {"nope.json", "not valid JSON", "not a memgate report"};
+    for (size_t i = 0; i < 3; i++) {
+        c = call(mg_cmd_merge, (const char *[]){"merge", out, a, bad_inputs[i], NULL});
+        CU_ASSERT_EQUAL(c.rc, 2);
+        if (!strstr(c.err, want[i])) fprintf(stderr, "\nstderr: %s\n", c.err);
+        CU_ASSERT_PTR_NOT_NULL(strstr(c.err, want[i]));
+        CU_ASSERT_EQUAL(access(out, F_OK), -1);
+        captured_free(&c);
+    }
+    /* Usage: too few operands, an unknown option, the output among the inputs. */
+    c = call(mg_cmd_merge, (const char *[]){"merge", NULL});
+    CU_ASSERT_EQUAL(c.rc, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(c.err, "memgate merge OUT.json IN.json"));
+    captured_free(&c);
+    c = call(mg_cmd_merge, (const char *[]){"merge", out, NULL});
+    CU_ASSERT_EQUAL(c.rc, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(c.err, "no input report"));
+    captured_free(&c);
+    c = call(mg_cmd_merge, (const char *[]){"merge", "--frobnicate", out, a, NULL});
+    CU_ASSERT_EQUAL(c.rc, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(c.err, "--frobnicate"));
+    captured_free(&c);
+    char *a_before = slurp(a);
+    c = call(mg_cmd_merge, (const char *[]){"merge", a, a, b, NULL});
+    CU_ASSERT_EQUAL(c.rc, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(c.err, "is also an input"));
+    captured_free(&c);
+    char *a_after = slurp(a);
+    CU_ASSERT_STRING_EQUAL(a_before, a_after); /* the input survived */
+    free(a_before);
+    free(a_after);
+    c = call(mg_cmd_merge, (const char *[]){"merge", "--help", NULL});
+    CU_ASSERT_EQUAL(c.rc, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(c.out, "usage: memgate merge"));
+    captured_free(&c);
+    free(missing);
+    free(junk);
+    free(other);
+    free(a);
+    free(b);
+    free(out);
+}
+
+/* Runs xmllint against schema; true when the document validates. */
+static bool xmllint_validates(const char *schema, const char *xml) {
+    char *log = tmp_path("xmllint.log");
+    char *cmd = mg_xasprintf("xmllint --noout --schema '%s' '%s' >'%s' 2>&1", schema, xml, log);
+    int st = system(cmd);
+    bool ok = st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    if (!ok) {
+        char *msg = slurp(log);
+        if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 127)
+            fprintf(stderr, "\nxmllint not found: install libxml2-utils (Debian)\n");
+        fprintf(stderr, "\nxmllint:\n%s\n", msg ? msg : "");
+        free(msg);
+    }
+    free(cmd);
+    free(log);
+    return ok;
+}
+
+static void test_report_outputs(void) {
+    char *in = write_part("full.json", 0, HFX_TESTS, "2026-11-21T09:40:00Z", "ci", 3);
+    char *junit = tmp_path("r.xml"), *html = tmp_path("r.html"), *json = tmp_path("r.json");
+    captured c = call(mg_cmd_report, (const char *[]){"report", in, "--junit", junit,
+                                                      "--html=" /* joined form */, NULL});
+    /* "--html=" with an empty value names no file: a clear error. */
+    CU_ASSERT_EQUAL(c.rc, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(c.err, "--html needs a value"));
+    captured_free(&c);
+    char *html_opt = mg_xasprintf("--html=%s", html);
+    c = call(mg_cmd_report,
+             (const char *[]){"report", "--junit", junit, in, html_opt, "--json", json, NULL});
+    CU_ASSERT_EQUAL(c.rc, 1);
+    CU_ASSERT_STRING_EQUAL(c.out, ""); /* files asked for: no console summary */
+    CU_ASSERT_STRING_EQUAL(c.err, "");
+    captured_free(&c);
+    free(html_opt);
+
+    char *schema = mg_xasprintf("%s/tests/golden/junit-10.xsd", MG_SOURCE_DIR);
+    CU_ASSERT_TRUE(xmllint_validates(schema, junit));
+    char *xml = slurp(junit);
+    CU_ASSERT_TRUE(xml && strstr(xml, "name=\"grows\"") && strstr(xml, "<failure"));
+    free(xml);
+    char *page = slurp(html);
+    CU_ASSERT_TRUE(page && strstr(page, "<a href=\"#t-1\">cache/grows</a>"));
+    CU_ASSERT_TRUE(page && count_of(page, "<tr data-i=") == HFX_TESTS);
+    free(page);
+    mg_run back;
+    char err[512];
+    CU_ASSERT_EQUAL(mg_report_json_read(json, &back, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(back.ntests, HFX_TESTS);
+    CU_ASSERT_STRING_EQUAL(back.shard, "2/4");
+    mg_run_free_contents(&back);
+
+    /* No output option: the console summary, without colour when asked. */
+    c = call(mg_cmd_report, (const char *[]){"report", in, "--color", "never", NULL});
+    CU_ASSERT_EQUAL(c.rc, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(c.out, "memgate: ran 11 tests"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(c.out, "cache/grows"));
+    CU_ASSERT_PTR_NULL(strchr(c.out, '\033'));
+    captured_free(&c);
+    c = call(mg_cmd_report, (const char *[]){"report", in, "--color=always", "--console",
+                                              "--junit", junit, NULL});
+    CU_ASSERT_EQUAL(c.rc, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(c.out, "\033[31mFAIL"));
+    captured_free(&c);
+
+    /* Every test passed or skipped: exit 0. */
+    char *green = write_part("green.json", 9, HFX_TESTS, "2026-11-21T09:40:00Z", "ci", 1);
+    c = call(mg_cmd_report, (const char *[]){"report", green, NULL});
+    CU_ASSERT_EQUAL(c.rc, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(c.out, "1 passed, 0 failed, 1 skipped"));
+    captured_free(&c);
+    free(green);
+    free(schema);
+    free(in);
+    free(junit);
+    free(html);
+    free(json);
+}
+
+static void test_report_errors(void) {
+    char *in = write_part("e.json", 0, 2, "2026-11-21T09:40:00Z", "ci", 1);
+    char *missing = tmp_path("absent.json"), *junk = tmp_path("junk2.json");
+    CU_ASSERT_EQUAL(spit(junk, "[1, 2"), 0);
+    char *bad_dir = tmp_path("no/such/dir/r.html");
+    static const struct {
+        const char *args[6];
+        const char *want;
+    } cases[] = {
+        {{"report", NULL}, "no input report"},
+        {{"report", "@MISSING", NULL}, "absent.json"},
+        {{"report", "@JUNK", NULL}, "not valid JSON"},
+        {{"report", "@IN", "@IN", NULL}, "one input report expected"},
+        {{"report", "@IN", "--color", "sometimes", NULL}, "sometimes"},
+        {{"report", "@IN", "--junit", NULL}, "--junit needs a value"},
+        {{"report", "@IN", "--pdf", "x", NULL}, "unknown option '--pdf'"},
+        {{"report", "@IN", "--html", "@BADDIR", NULL}, "no/such/dir"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *args[6] = {0};
+        for (size_t k = 0; k < 6 && cases[i].args[k]; k++) {
+            const char *a = cases[i].args[k];
+            args[k] = !strcmp(a, "@IN")        ? in
+                      : !strcmp(a, "@MISSING") ? missing
+                      : !strcmp(a, "@JUNK")    ? junk
+                      : !strcmp(a, "@BADDIR")  ? bad_dir
+                                               : a;
+        }
+        captured c = call(mg_cmd_report, args);
+        CU_ASSERT_EQUAL(c.rc, 2);
+        if (!strstr(c.err, cases[i].want))
+            fprintf(stderr, "\ncase %zu: stderr: %s\n", i, c.err);
+        CU_ASSERT_PTR_NOT_NULL(strstr(c.err, cases[i].want));
+        CU_ASSERT_EQUAL(strncmp(c.err, "memgate: ", 9), 0);
+        captured_free(&c);
+    }
+    captured c = call(mg_cmd_report, (const char *[]){"report", "-h", NULL});
+    CU_ASSERT_EQUAL(c.rc, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(c.out, "usage: memgate report IN.json"));
+    captured_free(&c);
+    free(in);
+    free(missing);
+    free(junk);
+    free(bad_dir);
+}
+
+MGT_MAIN({
+    static const mgt_case page[] = {
+        {"structure", test_structure},
+        {"header_counts", test_header_counts},
+        {"names_escaped", test_names_escaped},
+        {"data_blob", test_data_blob},
+        {"table_cells", test_table_cells},
+        {"sections", test_sections},
+        {"output_tail", test_output_tail},
+        {"empty_and_plain", test_empty_and_plain},
+        {"atomic_write", test_atomic_write},
+        {NULL, NULL},
+    };
+    static const mgt_case commands[] = {
+        {"merge", test_merge},
+        {"merge_removed_keys", test_merge_removed_keys},
+        {"merge_errors", test_merge_errors},
+        {"report_outputs", test_report_outputs},
+        {"report_errors", test_report_errors},
+        {NULL, NULL},
+    };
+    if (mgt_add_suite("html", page) || mgt_add_suite("commands", commands)) return 2;
+})
