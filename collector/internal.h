@@ -139,8 +139,10 @@ int mg__table_find(uintptr_t p, mg_block *out);
 int mg__table_set_stack(uintptr_t p, uint32_t stack);
 /* Calls fn for every live block, shard by shard, each shard locked meanwhile. */
 void mg__table_foreach(void (*fn)(uintptr_t p, const mg_block *b, void *ctx), void *ctx);
-/* Slots and bytes of table memory, for the overhead figures. */
+/* Live entries and bytes of table memory, for the overhead figures. */
 void mg__table_stats(uint64_t *entries, uint64_t *bytes);
+/* Sum of each shard's highest entry count (about the peak number of live blocks). */
+uint64_t mg__table_peak_entries(void);
 /* Records p as freed in a small ring (double-free detection). */
 void mg__table_note_freed(uintptr_t p);
 /* 1 when p is in the ring of recently freed pointers. */

@@ -103,6 +103,12 @@ void mg__table_stats(uint64_t *entries, uint64_t *bytes) {
     *bytes = by + sizeof mg__shards;
 }
 
+uint64_t mg__table_peak_entries(void) {
+    uint64_t pe = 0;
+    for (unsigned k = 0; k < NSHARDS; k++) pe += mg__shards[k].max_count;
+    return pe;
+}
+
 void mg__table_note_freed(uintptr_t p) {
     shard *s = shard_of(hash_ptr(p));
     shard_lock(s);

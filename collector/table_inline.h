@@ -22,6 +22,7 @@ typedef struct shard {
     _Atomic int lock;
     unsigned bits; /* capacity = 1 << bits (0 = not allocated yet) */
     size_t count;
+    size_t max_count; /* highest count seen (statistics only) */
     slot *slots;
     unsigned ring_pos;
     uintptr_t ring[RING_SIZE];
@@ -123,7 +124,7 @@ static inline int mg__table_insert_inline(uintptr_t p, uint64_t size, uint32_t s
         rc = 1;
     } else {
         s->slots[i].key = p;
-        s->count++;
+        if (++s->count > s->max_count) s->max_count = s->count;
     }
     s->slots[i].meta = pack(size, stack, epoch);
     shard_unlock(s);
