@@ -45,8 +45,9 @@ say() { printf '%s\n' "$*"; }
 note() { printf 'bench: %s\n' "$*" >&2; }
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 2; }
 
-for v in RUNS SIZE_DIV VG_DIV; do
-    [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"
+for v in BENCH_RUNS:RUNS BENCH_SIZE_DIV:SIZE_DIV BENCH_VALGRIND_DIV:VG_DIV; do
+    val=${v#*:}
+    [[ ${!val} =~ ^[1-9][0-9]*$ ]] || die "${v%%:*} must be a positive integer (got '${!val}')"
 done
 command -v cmake >/dev/null || die "cmake not found"
 
@@ -204,13 +205,22 @@ done
 # ---- summary --------------------------------------------------------------------------
 say ""
 say "== medians of $RUNS runs: work = the workload's own time, wall = whole process,"
-say "   RSS = peak resident set (KiB); x = ratio to plain (to plain-small for valgrind)"
+say "   RSS = peak resident set (KiB); x = ratio to plain (to plain-small for valgrind);"
+say "   spread = (max - min) / median of the work times; ns/alloc = work time per allocation call"
 awk -F'\t' -v order="${ACTIVE[*]}" '
 function median(key,   n, i, j, t, a) {
     n = split(vals[key], a, " ")
     for (i = 2; i <= n; i++) { t = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
     if (n == 0) return ""
     return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+function spread(key,   n, i, a, lo, hi, m) {
+    n = split(vals[key], a, " ")
+    if (n < 2) return "-"
+    lo = hi = a[1] + 0
+    for (i = 2; i <= n; i++) { if (a[i] + 0 < lo) lo = a[i] + 0; if (a[i] + 0 > hi) hi = a[i] + 0 }
+    m = median(key)
+    return (m > 0) ? sprintf("%.0f%%", (hi - lo) * 100 / m) : "-"
 }
 function add(key, v) { if (v != "-" && v != "") vals[key] = vals[key] (vals[key] == "" ? "" : " ") v }
 {
@@ -222,7 +232,7 @@ function add(key, v) { if (v != "-" && v != "") vals[key] = vals[key] (vals[key]
 }
 END {
     ncfg = split(order, cfgs, " ")
-    printf "%-6s %-12s %9s %4s %10s %7s %9s %7s %10s %7s %9s\n", "work", "config", "size", "runs", "work_s", "x", "wall_s", "x", "rss_KiB", "x", "ns/alloc"
+    printf "%-6s %-12s %9s %4s %10s %7s %7s %9s %7s %10s %7s %9s\n", "work", "config", "size", "runs", "work_s", "spread", "x", "wall_s", "x", "rss_KiB", "x", "ns/alloc"
     for (w = 1; w <= nwl; w++) {
         wl = wls[w]
         for (c = 1; c <= ncfg; c++) {
@@ -235,7 +245,7 @@ END {
             xa = (bwa > 0) ? sprintf("%.2f", wa / bwa) : "-"
             xr = (brs > 0 && rs != "") ? sprintf("%.2f", rs / brs) : "-"
             nsa = (allocs[wl, cfg] > 0) ? sprintf("%.1f", wk * 1e9 / allocs[wl, cfg]) : "-"
-            printf "%-6s %-12s %9d %4d %10.4f %7s %9.3f %7s %10s %7s %9s\n", wl, cfg, size[wl, cfg], runs[wl, cfg], wk, xw, wa, xa, (rs == "" ? "-" : rs), xr, nsa
+            printf "%-6s %-12s %9d %4d %10.4f %7s %7s %9.3f %7s %10s %7s %9s\n", wl, cfg, size[wl, cfg], runs[wl, cfg], wk, spread(wl SUBSEP cfg SUBSEP "work"), xw, wa, xa, (rs == "" ? "-" : rs), xr, nsa
             medrss[wl, cfg] = rs
         }
     }

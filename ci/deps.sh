@@ -29,4 +29,4 @@ mg_ensure_packages() {
 # Everything the build and the tests use.
 MG_BUILD_PACKAGES=(build-essential cmake pkg-config libcunit1-dev libunwind-dev libcjson-dev
                    libdw-dev libelf-dev libxml2-utils g++ time python3 python3-jsonschema
-                   groff-base man-db chromium)
+                   groff-base man-db chromium python3-yaml git)

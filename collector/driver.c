@@ -52,6 +52,19 @@
 
 extern void __libc_freeres(void);
 void CU_curses_run_tests(void); /* CUnit/CUCurses.h is not always installed */
+#ifdef MEMGATE_GCOV_DUMP
+/* libgcov (coverage builds): writes the counters of every instrumented module. */
+void __gcov_dump(void);
+#endif
+
+/* Ends the process like _exit(). Coverage builds first write the gcov counters, which
+ * _exit() skips: test children and whole-process runs end here. */
+__attribute__((noreturn)) static void exit_now(int status) {
+#ifdef MEMGATE_GCOV_DUMP
+    __gcov_dump();
+#endif
+    _exit(status);
+}
 
 /* ---- CUnit entry points, resolved at run time --------------------------------------
  * The library never links libcunit: a binary that does not use CUnit must not load it.
@@ -342,7 +355,7 @@ static void whole_process_exit(int status, void *arg) {
     size_t h = mg__fmt(hdr, sizeof hdr, "WHOLE %zu\n", b.len);
     mg__write_all(runner_fd, hdr, h);
     mg__write_all(runner_fd, b.data, b.len);
-    _exit(status);
+    exit_now(status);
 }
 
 void mg__driver_init(void) {
@@ -429,7 +442,7 @@ __attribute__((noreturn)) static void run_child(CU_pSuite suite, CU_pTest test, 
     }
     mg__buf_puts(&b, "END\n");
     mg__write_all(res_fd, b.data, b.len);
-    _exit(0);
+    exit_now(0);
 }
 
 /* ---- the driver loop ----------------------------------------------------------------------- */

@@ -72,22 +72,56 @@ static inline size_t index_slot(uint32_t parent, uint64_t ip, unsigned bits) {
     return (spread + (size_t)(h >> 59)) & (((size_t)1 << bits) - 1);
 }
 
+/* Full-range hash of (parent, ip), for keys whose local window is full. */
+static inline size_t index_scatter(uint32_t parent, uint64_t ip, unsigned bits) {
+    uint64_t h = (ip ^ ((uint64_t)parent << 32 | parent)) * 0x9E3779B97F4A7C15ull;
+    return (size_t)(h >> (64 - bits));
+}
+
+#define INDEX_WINDOW 32
+
+/* Finds the slot of (parent, ip) in ids (1 << bits slots), or the empty slot where it
+ * belongs. A key lives in the first WINDOW slots from its local home when one of them
+ * was free when it was inserted, else in a linear-probing run from a scattered home:
+ * nodes are never removed, so an empty slot in the window proves the key is not further
+ * on, and a parent with very many children (a full window) degrades to plain hashing
+ * instead of long runs. `lookup` is false when rehashing (every key is new). */
+static size_t index_locate(const uint32_t *ids, unsigned bits, uint32_t parent, uint64_t ip,
+                           bool lookup) {
+    size_t mask = ((size_t)1 << bits) - 1;
+    size_t home = index_slot(parent, ip, bits);
+    for (size_t k = 0; k < INDEX_WINDOW; k++) {
+        size_t j = (home + k) & mask;
+        uint32_t id = ids[j];
+        if (!id) return j;
+        if (lookup) {
+            node *n = node_at(id);
+            if (n->ip == ip && n->parent == parent) return j;
+        }
+    }
+    for (size_t j = index_scatter(parent, ip, bits);; j = (j + 1) & mask) {
+        uint32_t id = ids[j];
+        if (!id) return j;
+        if (lookup) {
+            node *n = node_at(id);
+            if (n->ip == ip && n->parent == parent) return j;
+        }
+    }
+}
+
 static int index_grow(void) {
     unsigned nbits = index_bits ? index_bits + 1 : 12;
     size_t ncap = (size_t)1 << nbits;
     uint32_t *ni = (ncap * sizeof(uint32_t) >= (1u << 20) ? mg__sys_alloc_populated : mg__sys_alloc)(
         ncap * sizeof(uint32_t));
     if (!ni) return -1;
-    size_t nmask = ncap - 1;
     if (index_ids) {
         size_t cap = (size_t)1 << index_bits;
         for (size_t i = 0; i < cap; i++) {
             uint32_t id = index_ids[i];
             if (!id) continue;
             node *n = node_at(id);
-            size_t j = index_slot(n->parent, n->ip, nbits);
-            while (ni[j]) j = (j + 1) & nmask;
-            ni[j] = id;
+            ni[index_locate(ni, nbits, n->parent, n->ip, false)] = id;
         }
         mg__sys_free(index_ids, cap * sizeof(uint32_t));
     }
@@ -101,14 +135,8 @@ static uint32_t child_of(uint32_t parent, uint64_t ip) {
     /* Grown at 75% load: the index costs 4 bytes a slot, 5.3..10.7 bytes a node. */
     if ((index_count + 1) * 4 > ((size_t)3 << index_bits) && index_grow() != 0)
         return MG_STACK_OVERFLOW;
-    size_t mask = ((size_t)1 << index_bits) - 1;
-    size_t j = index_slot(parent, ip, index_bits);
-    for (;; j = (j + 1) & mask) {
-        uint32_t id = index_ids[j];
-        if (!id) break;
-        node *n = node_at(id);
-        if (n->ip == ip && n->parent == parent) return id;
-    }
+    size_t j = index_locate(index_ids, index_bits, parent, ip, true);
+    if (index_ids[j]) return index_ids[j];
     uint32_t id = atomic_load_explicit(&nnodes, memory_order_relaxed);
     if (id > MG_STACK_MAX_NODES) return MG_STACK_OVERFLOW;
     if (!chunks[id >> CHUNK_BITS]) {
