@@ -515,6 +515,21 @@ static const char *glibc_heap_message(const char *out) {
     return NULL;
 }
 
+/* A test killed by sig: named, and when glibc printed a heap-corruption message before
+ * aborting, that message. */
+static void set_crash(mg_test_result *r, int sig) {
+    char name[32];
+    r->status = MG_ST_CRASH;
+    r->signal = sig;
+    const char *heap = glibc_heap_message(r->output);
+    if (heap)
+        append_msg(r, "heap corruption detected by glibc: %.*s (%s)", (int)strcspn(heap, "\n"),
+                   heap, mg_signal_name(sig, name, sizeof name));
+    else
+        append_msg(r, "crashed: killed by %s (%s)", mg_signal_name(sig, name, sizeof name),
+                   strsignal(sig));
+}
+
 /* Classifies a finished run of a test child and fills the result. Returns true when the
  * test is final, false when a traced re-run was queued. */
 static bool handle_result(ctx *c, size_t bi, test_state *t, int trace, int wstatus,
@@ -586,17 +601,7 @@ static bool handle_result(ctx *c, size_t bi, test_state *t, int trace, int wstat
         }
         free(frames);
     } else if (WIFSIGNALED(wstatus)) {
-        r->status = MG_ST_CRASH;
-        r->signal = WTERMSIG(wstatus);
-        const char *heap = glibc_heap_message(r->output);
-        if (heap) {
-            size_t l = strcspn(heap, "\n");
-            append_msg(r, "heap corruption detected by glibc: %.*s (%s)", (int)l, heap,
-                       mg_signal_name(r->signal, sig, sizeof sig));
-        } else {
-            append_msg(r, "crashed: killed by %s (%s)", mg_signal_name(r->signal, sig, sizeof sig),
-                       strsignal(r->signal));
-        }
+        set_crash(r, WTERMSIG(wstatus));
     } else if (!rep.ended) {
         r->status = MG_ST_ERROR;
         r->exit_code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 0;
@@ -858,25 +863,30 @@ static void assign_test(ctx *c, size_t bi, size_t idx) {
     enqueue(c, bi, idx, c->o->always_trace ? 1 : 0);
 }
 
+/* Names and budgets the whole-process test of binary b (suite = the binary's name,
+ * test "main"), with its output so far. */
+static void init_whole_test(ctx *c, bin *b) {
+    test_state *t = &b->whole_test;
+    mg_test_result *r = &t->r;
+    char *base = mg_xstrdup(b->path);
+    r->binary = mg_xstrdup(b->path);
+    r->suite = mg_xstrdup(basename(base));
+    r->name = mg_xstrdup("main");
+    free(base);
+    mg_budgets_resolve(c->o->budgets, &c->o->cli, r->suite, r->name, &t->base);
+    mg_budget_copy(&r->budget, &t->base);
+    r->duration_s = (double)(now_ns() - b->started) / 1e9;
+    set_output(r, b->output.data, b->output.len);
+    c->known++;
+}
+
 static void finish_whole(ctx *c, size_t bi, const char *res, size_t len) {
     bin *b = &c->bins[bi];
     test_state *t = &b->whole_test;
     report rep;
     parse_report(res, len, &rep);
     bool traced = b->whole_trace;
-    if (!traced) {
-        mg_test_result *r = &t->r;
-        char *base = mg_xstrdup(b->path);
-        r->binary = mg_xstrdup(b->path);
-        r->suite = mg_xstrdup(basename(base));
-        r->name = mg_xstrdup("main");
-        free(base);
-        mg_budgets_resolve(c->o->budgets, &c->o->cli, r->suite, r->name, &t->base);
-        mg_budget_copy(&r->budget, &t->base);
-        r->duration_s = (double)(now_ns() - b->started) / 1e9;
-        set_output(r, b->output.data, b->output.len);
-        c->known++;
-    }
+    if (!traced) init_whole_test(c, b);
     b->whole = true;
     test_state *ts = t;
     mg_test_result *r = &ts->r;
@@ -1035,27 +1045,12 @@ static void bin_ended_inner(ctx *c, size_t bi) {
     }
     /* The program ended without any report: crash, timeout or exec failure. */
     mg_test_result *r = &t->r;
-    char *base = mg_xstrdup(b->path);
-    r->binary = mg_xstrdup(b->path);
-    r->suite = mg_xstrdup(basename(base));
-    r->name = mg_xstrdup("main");
-    free(base);
-    mg_budgets_resolve(c->o->budgets, &c->o->cli, r->suite, r->name, &t->base);
-    mg_budget_copy(&r->budget, &t->base);
-    r->duration_s = (double)(now_ns() - b->started) / 1e9;
-    set_output(r, b->output.data, b->output.len);
+    init_whole_test(c, b);
     if (WIFSIGNALED(b->wstatus) && WTERMSIG(b->wstatus) == SIGKILL && b->exit_sent) {
         r->status = MG_ST_TIMEOUT;
         append_msg(r, "timed out after %.1f s (process group killed)", (double)c->o->timeout_ms / 1000.0);
     } else if (WIFSIGNALED(b->wstatus)) {
-        r->status = MG_ST_CRASH;
-        r->signal = WTERMSIG(b->wstatus);
-        const char *heap = glibc_heap_message(r->output);
-        if (heap)
-            append_msg(r, "heap corruption detected by glibc: %.*s", (int)strcspn(heap, "\n"), heap);
-        else
-            append_msg(r, "crashed: killed by %s (%s)", mg_signal_name(r->signal, sig, sizeof sig),
-                       strsignal(r->signal));
+        set_crash(r, WTERMSIG(b->wstatus));
     } else {
         r->status = MG_ST_ERROR;
         r->exit_code = WIFEXITED(b->wstatus) ? WEXITSTATUS(b->wstatus) : -1;
@@ -1066,7 +1061,6 @@ static void bin_ended_inner(ctx *c, size_t bi) {
         else
             append_msg(r, "the program exited (status %d) without reporting to memgate", r->exit_code);
     }
-    c->known++;
     report_done(c, t);
 }
 
