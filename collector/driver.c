@@ -430,7 +430,7 @@ __attribute__((noreturn)) static void run_child(CU_pSuite suite, CU_pTest test, 
 
     mg_buf b = {0};
     emit_failures(&b); /* before libc is torn down: these read CUnit's records */
-    emit_modules(&b);
+    if (trace) emit_modules(&b); /* only stacks need symbolizing */
     if (!win.open) {
         mg__buf_printf(&b, "S %s %d\n", rc == CUE_SINIT_FAILED ? "sinit" : "notrun", rc);
         release_libc_caches();

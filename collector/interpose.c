@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -106,14 +107,16 @@ void mg__bootstrap(void) {
     } while (0)
 
 /* ---- accounting ------------------------------------------------------------------ */
-static bool peak_dirty; /* a new peak was reached and not yet followed by a decrease */
+/* A new peak was reached and not yet followed by a decrease. Claimed with an exchange so
+ * that one thread records the breakdown; the recording itself is serialized in stacks.c. */
+static _Atomic bool peak_dirty;
 
 /* Applies a change of the live figures, keeping the peak. Before the total drops right
  * after a new peak, trace mode records which stacks held the memory at that peak. */
 static inline void apply_delta(int64_t dbytes, int64_t dblocks) {
-    if (dbytes < 0 && MG_UNLIKELY(peak_dirty)) {
+    if (dbytes < 0 && MG_UNLIKELY(atomic_load_explicit(&peak_dirty, memory_order_relaxed)) &&
+        atomic_exchange_explicit(&peak_dirty, false, memory_order_relaxed)) {
         if (mg__g.peak_tracking) mg__peak_maybe_record();
-        peak_dirty = false;
     }
     int64_t live = mg__add(&mg__g.live_bytes, dbytes);
     if (dblocks) mg__add(&mg__g.live_blocks, dblocks);
@@ -128,7 +131,8 @@ static inline void apply_delta(int64_t dbytes, int64_t dblocks) {
                                           memory_order_relaxed, memory_order_relaxed)) {
                 }
             }
-            peak_dirty = true;
+            if (!atomic_load_explicit(&peak_dirty, memory_order_relaxed))
+                atomic_store_explicit(&peak_dirty, true, memory_order_relaxed);
         }
     }
 }
@@ -172,8 +176,9 @@ static inline __attribute__((always_inline)) int mg__account_free(uintptr_t p) {
 }
 
 void mg__peak_flush(bool record) {
-    if (record && peak_dirty && mg__g.peak_tracking) mg__peak_maybe_record();
-    peak_dirty = false;
+    if (atomic_exchange_explicit(&peak_dirty, false, memory_order_relaxed) && record &&
+        mg__g.peak_tracking)
+        mg__peak_maybe_record();
 }
 
 void mg__untrack(uintptr_t p) {
@@ -183,11 +188,31 @@ void mg__untrack(uintptr_t p) {
     mg__table_set_stack(p, MG_STACK_INTERNAL);
 }
 
+/* Stack captures in flight, and whether a fork is being prepared. The unwinder takes
+ * locks of its own (libunwind blocks signals and holds a mutex while it walks); a fork
+ * in the middle of another thread's capture would hand the child a mutex that nobody
+ * releases. So fork waits until no capture runs, and captures wait while a fork is
+ * prepared. Sequentially consistent operations make the two checks see each other. */
+static _Atomic int captures_in_flight;
+static _Atomic bool fork_pending;
+
 /* Stack of the current allocation, or MG_STACK_NONE when stacks are off. */
 static inline uint32_t current_stack(void *ret) {
     if (MG_LIKELY(!mg__g.capture)) return MG_STACK_NONE;
     uintptr_t frames[MG_MAX_FRAMES];
-    int n = mg__capture(ret, frames, (int)mg__g.max_frames);
+    int n;
+    if (MG_LIKELY(!mg__mt())) {
+        n = mg__capture(ret, frames, (int)mg__g.max_frames);
+    } else {
+        for (;;) {
+            atomic_fetch_add(&captures_in_flight, 1);
+            if (!atomic_load(&fork_pending)) break;
+            atomic_fetch_sub(&captures_in_flight, 1);
+            while (atomic_load(&fork_pending)) sched_yield();
+        }
+        n = mg__capture(ret, frames, (int)mg__g.max_frames);
+        atomic_fetch_sub(&captures_in_flight, 1);
+    }
     return mg__stack_intern(frames, n);
 }
 
@@ -360,6 +385,10 @@ EXPORT void *reallocarray(void *old, size_t nmemb, size_t size) {
 #define ALIGNED_HOOK(call, size_expr)                                                  \
     do {                                                                               \
         if (!RECORDING()) return call;                                                 \
+        if (MG_UNLIKELY((size_expr) > MG_SIZE_MAX)) {                                  \
+            errno = ENOMEM;                                                            \
+            return NULL;                                                               \
+        }                                                                              \
         if (mg__guard) return track_new(call, size_expr, MG_STACK_INTERNAL);           \
         mg__guard = 1;                                                                 \
         uint32_t stack_ = current_stack(__builtin_return_address(0));                  \
@@ -391,6 +420,7 @@ EXPORT void *pvalloc(size_t n) {
 EXPORT int posix_memalign(void **out, size_t align, size_t n) {
     BOOT_OR(ENOMEM);
     if (!RECORDING()) return real.posix_memalign(out, align, n);
+    if (MG_UNLIKELY(n > MG_SIZE_MAX)) return ENOMEM;
     int outer = !mg__guard;
     mg__guard = 1;
     uint32_t stack = outer ? current_stack(__builtin_return_address(0)) : MG_STACK_INTERNAL;
@@ -409,6 +439,8 @@ EXPORT size_t malloc_usable_size(void *p) {
 
 /* ---- fork ------------------------------------------------------------------------ */
 static void atfork_prepare(void) {
+    atomic_store(&fork_pending, true);
+    while (atomic_load(&captures_in_flight) > 0) sched_yield();
     mg__stack_lock();
     mg__table_lock_all();
 }
@@ -416,6 +448,7 @@ static void atfork_prepare(void) {
 static void atfork_release(void) {
     mg__table_unlock_all();
     mg__stack_unlock();
+    atomic_store(&fork_pending, false);
 }
 
 /* ---- start-up ---------------------------------------------------------------------- */

@@ -192,6 +192,7 @@ static int passes_filters(uint32_t stack, const memgate_filter *filters, size_t 
     int n = mg__stack_frames(stack, frames, MG_MAX_FRAMES);
     mg_symbol syms[MG_MAX_FRAMES];
     for (int i = 0; i < n; i++) resolve_frame(frames[i], &syms[i]);
+    int have_inclusive = 0, included = 0;
     for (size_t k = 0; k < nfilters; k++) {
         const memgate_filter *f = &filters[k];
         int lim = f->all_frames ? n : (n ? 1 : 0);
@@ -201,9 +202,14 @@ static int passes_filters(uint32_t stack, const memgate_filter *filters, size_t 
             mg_symbol none = {0};
             any = frame_matches(f, &none);
         }
-        if (f->inclusive ? !any : any) return 0;
+        if (f->inclusive) {
+            have_inclusive = 1;
+            included |= any;
+        } else if (any) {
+            return 0; /* any exclusive filter that matches drops the trace */
+        }
     }
-    return 1;
+    return !have_inclusive || included;
 }
 
 static char *group_key(uint32_t stack, memgate_group group) {

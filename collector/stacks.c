@@ -285,6 +285,7 @@ mg_stackstat *mg__stack_snapshot(size_t *n, size_t *cap) {
  * the cost for programs whose peak creeps up between frees, a new copy is only taken
  * when the peak grew by 1/64 since the last one, unless the tree is small (< 4096
  * nodes), where copies are cheap and the breakdown stays exact. */
+static void peak_record_locked(void);
 static mg_stackstat *peak_arr;
 static size_t peak_cap, peak_n;
 static int64_t peak_live;
@@ -294,7 +295,17 @@ void mg__peak_reset(void) {
     peak_live = 0;
 }
 
+static _Atomic bool peak_recording;
+
 void mg__peak_maybe_record(void) {
+    /* One thread at a time; another one arriving meanwhile skips (it would record
+     * nearly the same moment). */
+    if (atomic_exchange_explicit(&peak_recording, true, memory_order_acquire)) return;
+    peak_record_locked();
+    atomic_store_explicit(&peak_recording, false, memory_order_release);
+}
+
+static void peak_record_locked(void) {
     int64_t live = atomic_load_explicit(&mg__g.live_bytes, memory_order_relaxed);
     uint32_t total = mg__stack_count();
     if (peak_n && total >= 4096 && live < peak_live + peak_live / 64) return;

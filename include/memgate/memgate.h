@@ -179,8 +179,8 @@ typedef enum memgate_group {
 
 /* A tracemalloc.Filter: keeps (inclusive) or drops (exclusive) the traces with a frame
  * whose file matches file_pattern and whose module matches module_pattern (fnmatch
- * globs; NULL matches anything). Filters apply in order like tracemalloc's: a trace is
- * kept when it matches every inclusive filter (if any) and no exclusive one. */
+ * globs; NULL matches anything). As in tracemalloc, a trace is kept when it matches at
+ * least one inclusive filter (if there are any) and no exclusive filter. */
 typedef struct memgate_filter {
     int inclusive;
     const char *file_pattern;

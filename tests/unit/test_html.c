@@ -8,77 +8,19 @@
  * escaping, counts, the data blob, no external URL, atomic writes.
  */
 #include <cjson/cJSON.h>
-#include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "commands.h"
 #include "html/fixture_run.h"
 #include "mgtest.h"
+#include "mgtest_util.h"
 #include "report.h"
 #include "report_common.h"
 #include "util.h"
-
-/* ---- temporary files ------------------------------------------------------------ */
-
-static char tmpdir[512];
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static void remove_tmpdir(void) {
-    if (tmpdir[0] && !getenv("MG_KEEP_TMP")) nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* A path inside this run's private temporary directory (made on first use). */
-static char *tmp_path(const char *name) {
-    if (!tmpdir[0]) {
-        const char *base = getenv("TMPDIR");
-        snprintf(tmpdir, sizeof tmpdir, "%s/mg-html-XXXXXX", base && *base ? base : "/tmp");
-        if (!mkdtemp(tmpdir)) {
-            perror("mkdtemp");
-            exit(2);
-        }
-        atexit(remove_tmpdir);
-    }
-    return mg_xasprintf("%s/%s", tmpdir, name);
-}
-
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = NULL;
-    size_t cap = 0, n = 0, got;
-    do {
-        if (cap - n < 4096) buf = mg_xrealloc(buf, cap = cap * 2 + 8192);
-        got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-    } while (got > 0);
-    fclose(f);
-    buf[n] = '\0';
-    return buf;
-}
-
-static int spit(const char *path, const char *text) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return -1;
-    size_t len = strlen(text);
-    int rc = fwrite(text, 1, len, f) == len ? 0 : -1;
-    return fclose(f) == 0 ? rc : -1;
-}
-
-static size_t count_of(const char *hay, const char *needle) {
-    size_t n = 0;
-    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle)) n++;
-    return n;
-}
 
 /* The HTML escaping the page must use for plain ASCII text. */
 static char *escaped(const char *s) {
@@ -100,11 +42,11 @@ static char *escaped(const char *s) {
 
 /* Renders run to a fresh file and returns the page; NULL (and an assertion) on error. */
 static char *render(const mg_run *run, const char *name) {
-    char *path = tmp_path(name), err[512] = "";
+    char *path = mgt_tmp_path(name), err[512] = "";
     int rc = mg_report_html_write(run, path, err, sizeof err);
     if (rc != 0) fprintf(stderr, "\nmg_report_html_write: %s\n", err);
     CU_ASSERT_EQUAL(rc, 0);
-    char *html = rc == 0 ? slurp(path) : NULL;
+    char *html = rc == 0 ? mgt_slurp(path) : NULL;
     free(path);
     return html;
 }
@@ -149,14 +91,14 @@ static void test_structure(void) {
     CU_ASSERT_PTR_NULL(strstr(html, "url("));
     /* The table, one row and one section per test, a chart box per test with figures. */
     CU_ASSERT_PTR_NOT_NULL(strstr(html, "<table class=\"tests\" id=\"mg-tests\">"));
-    CU_ASSERT_EQUAL(count_of(html, "<tr data-i="), HFX_TESTS);
-    CU_ASSERT_EQUAL(count_of(html, "<details class=\"test\""), HFX_TESTS);
-    CU_ASSERT_EQUAL(count_of(html, "<div class=\"chart\" data-i="), HFX_CHARTS);
+    CU_ASSERT_EQUAL(mgt_count_of(html, "<tr data-i="), HFX_TESTS);
+    CU_ASSERT_EQUAL(mgt_count_of(html, "<details class=\"test\""), HFX_TESTS);
+    CU_ASSERT_EQUAL(mgt_count_of(html, "<div class=\"chart\" data-i="), HFX_CHARTS);
     CU_ASSERT_PTR_NOT_NULL(strstr(html, "<svg id=\"mg-statusbar\""));
-    CU_ASSERT_EQUAL(count_of(html, "<rect class=\"st-"), 6); /* every status occurs */
+    CU_ASSERT_EQUAL(mgt_count_of(html, "<rect class=\"st-"), 6); /* every status occurs */
     /* Only the page's own two script elements exist. */
-    CU_ASSERT_EQUAL(count_of(html, "<script"), 2);
-    CU_ASSERT_EQUAL(count_of(html, "</script"), 2);
+    CU_ASSERT_EQUAL(mgt_count_of(html, "<script"), 2);
+    CU_ASSERT_EQUAL(mgt_count_of(html, "</script"), 2);
     /* Failing tests are open, passing ones closed. */
     CU_ASSERT_PTR_NOT_NULL(strstr(html, "id=\"t-1\" data-i=\"1\" data-status=\"fail\" open>"));
     CU_ASSERT_PTR_NOT_NULL(strstr(html, "id=\"t-0\" data-i=\"0\" data-status=\"pass\"><summary>"));
@@ -308,7 +250,7 @@ static void test_table_cells(void) {
     CU_ASSERT_PTR_NOT_NULL(strstr(html, "<th data-sort=\"num\">Baseline</th>"));
     CU_ASSERT_PTR_NOT_NULL(strstr(html, "<span class=\"tag regressed\">regressed</span>"
                                         "<div class=\"delta-up\">peak +10.0 MiB (+33.3%)</div>"));
-    CU_ASSERT_EQUAL(count_of(html, "<span class=\"tag new\">new</span>"), 2);
+    CU_ASSERT_EQUAL(mgt_count_of(html, "<span class=\"tag new\">new</span>"), 2);
     CU_ASSERT_PTR_NOT_NULL(strstr(html, "<div class=\"delta-down\">peak -50.0 KiB (-14.3%)</div>"));
     /* Durations. */
     CU_ASSERT_PTR_NOT_NULL(strstr(html, "data-v=\"0.250000\">250 ms</td>"));
@@ -373,7 +315,7 @@ static void test_empty_and_plain(void) {
     char *html = render(&run, "empty.html");
     CU_ASSERT_PTR_NOT_NULL_FATAL(html);
     CU_ASSERT_PTR_NOT_NULL(strstr(html, "NO TESTS"));
-    CU_ASSERT_EQUAL(count_of(html, "<tr data-i="), 0);
+    CU_ASSERT_EQUAL(mgt_count_of(html, "<tr data-i="), 0);
     CU_ASSERT_PTR_NULL(strstr(html, "<!--mg:"));
     free(html);
 
@@ -406,36 +348,25 @@ static void test_empty_and_plain(void) {
     mg_run_free_contents(&run);
 }
 
-/* Names in dir starting with base followed by ".tmp.". */
-static size_t tmp_leftovers(const char *dir, const char *base) {
-    DIR *d = opendir(dir);
-    if (!d) return 0;
-    size_t n = 0, len = strlen(base);
-    for (struct dirent *e; (e = readdir(d));)
-        if (!strncmp(e->d_name, base, len) && !strncmp(e->d_name + len, ".tmp.", 5)) n++;
-    closedir(d);
-    return n;
-}
-
 static void test_atomic_write(void) {
     mg_run run;
     hfx_make_run(&run);
     char err[512];
-    char *path = tmp_path("atomic.html");
+    char *path = mgt_tmp_path("atomic.html");
     /* Replaces an existing file whole, through a temporary that does not stay. */
-    CU_ASSERT_EQUAL(spit(path, "old contents"), 0);
+    CU_ASSERT_EQUAL(mgt_spit(path, "old contents"), 0);
     struct stat before, after;
     CU_ASSERT_EQUAL(stat(path, &before), 0);
     CU_ASSERT_EQUAL(mg_report_html_write(&run, path, err, sizeof err), 0);
     CU_ASSERT_EQUAL(stat(path, &after), 0);
     CU_ASSERT_NOT_EQUAL(before.st_ino, after.st_ino); /* a new file renamed into place */
-    char *html = slurp(path);
+    char *html = mgt_slurp(path);
     CU_ASSERT_TRUE(html && strncmp(html, "<!DOCTYPE html>", 15) == 0 && strstr(html, "</html>"));
     free(html);
-    CU_ASSERT_EQUAL(tmp_leftovers(tmpdir, "atomic.html"), 0);
+    CU_ASSERT_EQUAL(mgt_tmp_leftovers(mgt_tmpdir(), "atomic.html"), 0);
 
     /* A directory that does not exist: an error naming the path, no file anywhere. */
-    char *bad = tmp_path("missing/dir/r.html");
+    char *bad = mgt_tmp_path("missing/dir/r.html");
     err[0] = '\0';
     CU_ASSERT_EQUAL(mg_report_html_write(&run, bad, err, sizeof err), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, bad));
@@ -443,12 +374,12 @@ static void test_atomic_write(void) {
     CU_ASSERT_EQUAL(access(bad, F_OK), -1);
 
     /* The path is a directory: rename fails, the temporary is removed. */
-    char *dir = tmp_path("adir");
+    char *dir = mgt_tmp_path("adir");
     CU_ASSERT_EQUAL(mkdir(dir, 0755), 0);
     err[0] = '\0';
     CU_ASSERT_EQUAL(mg_report_html_write(&run, dir, err, sizeof err), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, dir));
-    CU_ASSERT_EQUAL(tmp_leftovers(tmpdir, "adir"), 0);
+    CU_ASSERT_EQUAL(mgt_tmp_leftovers(mgt_tmpdir(), "adir"), 0);
     free(dir);
     free(bad);
     free(path);
@@ -474,7 +405,7 @@ static captured call(int (*cmd)(int, char **), const char *const *args) {
     while (args[argc]) argc++;
     char **argv = mg_xcalloc((size_t)argc + 1, sizeof *argv);
     for (int i = 0; i < argc; i++) argv[i] = mg_xstrdup(args[i]);
-    char *out_path = tmp_path("stdout.txt"), *err_path = tmp_path("stderr.txt");
+    char *out_path = mgt_tmp_path("stdout.txt"), *err_path = mgt_tmp_path("stderr.txt");
     fflush(stdout);
     fflush(stderr);
     int saved_out = dup(1), saved_err = dup(2);
@@ -492,8 +423,8 @@ static captured call(int (*cmd)(int, char **), const char *const *args) {
     dup2(saved_err, 2);
     close(saved_out);
     close(saved_err);
-    c.out = slurp(out_path);
-    c.err = slurp(err_path);
+    c.out = mgt_slurp(out_path);
+    c.err = mgt_slurp(err_path);
     for (int i = 0; i < argc; i++) free(argv[i]);
     free(argv);
     free(out_path);
@@ -515,7 +446,7 @@ static char *write_part(const char *name, size_t from, size_t to, const char *st
     run.started_at = mg_xstrdup(started);
     run.hostname = mg_xstrdup(host);
     run.duration_s = duration;
-    char *path = tmp_path(name), err[512];
+    char *path = mgt_tmp_path(name), err[512];
     CU_ASSERT_EQUAL(mg_report_json_write(&run, path, err, sizeof err), 0);
     mg_run_free_contents(&run);
     return path;
@@ -524,7 +455,7 @@ static char *write_part(const char *name, size_t from, size_t to, const char *st
 static void test_merge(void) {
     char *a = write_part("a.json", 0, 5, "2026-11-21T09:41:00Z", "host-a", 2.5);
     char *b = write_part("b.json", 5, HFX_TESTS, "2026-11-21T09:40:30Z", "host-b", 4.0);
-    char *out = tmp_path("merged.json");
+    char *out = mgt_tmp_path("merged.json");
     captured c = call(mg_cmd_merge, (const char *[]){"merge", out, a, b, NULL});
     CU_ASSERT_EQUAL(c.rc, 1); /* the fixture has failures */
     CU_ASSERT_STRING_EQUAL(c.err, "");
@@ -576,11 +507,11 @@ static void test_merge_removed_keys(void) {
         for (size_t i = 0; i < run.nbaseline_removed; i++) free(run.baseline_removed[i]);
         run.baseline_removed[0] = mg_xstrdup(removed[k]);
         run.baseline_removed[1] = mg_xstrdup(k ? "gone:x/y" : "gone:a/b");
-        paths[k] = tmp_path(files[k]);
+        paths[k] = mgt_tmp_path(files[k]);
         CU_ASSERT_EQUAL(mg_report_json_write(&run, paths[k], err, sizeof err), 0);
         mg_run_free_contents(&run);
     }
-    char *out = tmp_path("shards.json");
+    char *out = mgt_tmp_path("shards.json");
     captured c = call(mg_cmd_merge, (const char *[]){"merge", out, paths[0], paths[1], NULL});
     CU_ASSERT_EQUAL(c.rc, 0); /* both tests pass */
     captured_free(&c);
@@ -600,7 +531,7 @@ static void test_merge_removed_keys(void) {
 static void test_merge_errors(void) {
     char *a = write_part("da.json", 0, 3, "2026-11-21T09:41:00Z", "h", 1);
     char *b = write_part("db.json", 2, 5, "2026-11-21T09:41:00Z", "h", 1); /* shares test 2 */
-    char *out = tmp_path("dup.json");
+    char *out = mgt_tmp_path("dup.json");
     captured c = call(mg_cmd_merge, (const char *[]){"merge", out, a, b, NULL});
     CU_ASSERT_EQUAL(c.rc, 2);
     CU_ASSERT_PTR_NOT_NULL(strstr(c.err, "cache/peaks"));
@@ -610,10 +541,10 @@ static void test_merge_errors(void) {
     captured_free(&c);
 
     /* Bad inputs: missing file, not JSON, not a memgate report. */
-    char *missing = tmp_path("nope.json"), *junk = tmp_path("junk.json"),
-         *other = tmp_path("other.json");
-    CU_ASSERT_EQUAL(spit(junk, "{\"tool\": \"memgate\", "), 0);
-    CU_ASSERT_EQUAL(spit(other, "{\"tool\": \"pytest\", \"tests\": []}"), 0);
+    char *missing = mgt_tmp_path("nope.json"), *junk = mgt_tmp_path("junk.json"),
+         *other = mgt_tmp_path("other.json");
+    CU_ASSERT_EQUAL(mgt_spit(junk, "{\"tool\": \"memgate\", "), 0);
+    CU_ASSERT_EQUAL(mgt_spit(other, "{\"tool\": \"pytest\", \"tests\": []}"), 0);
     const char *bad_inputs[] = {missing, junk, other};
     const char *want[] = {"nope.json", "not valid JSON", "not a memgate report"};
     for (size_t i = 0; i < 3; i++) {
@@ -637,12 +568,12 @@ static void test_merge_errors(void) {
     CU_ASSERT_EQUAL(c.rc, 2);
     CU_ASSERT_PTR_NOT_NULL(strstr(c.err, "--frobnicate"));
     captured_free(&c);
-    char *a_before = slurp(a);
+    char *a_before = mgt_slurp(a);
     c = call(mg_cmd_merge, (const char *[]){"merge", a, a, b, NULL});
     CU_ASSERT_EQUAL(c.rc, 2);
     CU_ASSERT_PTR_NOT_NULL(strstr(c.err, "is also an input"));
     captured_free(&c);
-    char *a_after = slurp(a);
+    char *a_after = mgt_slurp(a);
     CU_ASSERT_STRING_EQUAL(a_before, a_after); /* the input survived */
     free(a_before);
     free(a_after);
@@ -658,27 +589,10 @@ static void test_merge_errors(void) {
     free(out);
 }
 
-/* Runs xmllint against schema; true when the document validates. */
-static bool xmllint_validates(const char *schema, const char *xml) {
-    char *log = tmp_path("xmllint.log");
-    char *cmd = mg_xasprintf("xmllint --noout --schema '%s' '%s' >'%s' 2>&1", schema, xml, log);
-    int st = system(cmd);
-    bool ok = st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
-    if (!ok) {
-        char *msg = slurp(log);
-        if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 127)
-            fprintf(stderr, "\nxmllint not found: install libxml2-utils (Debian)\n");
-        fprintf(stderr, "\nxmllint:\n%s\n", msg ? msg : "");
-        free(msg);
-    }
-    free(cmd);
-    free(log);
-    return ok;
-}
-
 static void test_report_outputs(void) {
     char *in = write_part("full.json", 0, HFX_TESTS, "2026-11-21T09:40:00Z", "ci", 3);
-    char *junit = tmp_path("r.xml"), *html = tmp_path("r.html"), *json = tmp_path("r.json");
+    char *junit = mgt_tmp_path("r.xml"), *html = mgt_tmp_path("r.html");
+    char *json = mgt_tmp_path("r.json");
     captured c = call(mg_cmd_report, (const char *[]){"report", in, "--junit", junit,
                                                       "--html=" /* joined form */, NULL});
     /* "--html=" with an empty value names no file: a clear error. */
@@ -695,13 +609,13 @@ static void test_report_outputs(void) {
     free(html_opt);
 
     char *schema = mg_xasprintf("%s/tests/golden/junit-10.xsd", MG_SOURCE_DIR);
-    CU_ASSERT_TRUE(xmllint_validates(schema, junit));
-    char *xml = slurp(junit);
+    CU_ASSERT_TRUE(mgt_xmllint_validates(schema, junit));
+    char *xml = mgt_slurp(junit);
     CU_ASSERT_TRUE(xml && strstr(xml, "name=\"grows\"") && strstr(xml, "<failure"));
     free(xml);
-    char *page = slurp(html);
+    char *page = mgt_slurp(html);
     CU_ASSERT_TRUE(page && strstr(page, "<a href=\"#t-1\">cache/grows</a>"));
-    CU_ASSERT_TRUE(page && count_of(page, "<tr data-i=") == HFX_TESTS);
+    CU_ASSERT_TRUE(page && mgt_count_of(page, "<tr data-i=") == HFX_TESTS);
     free(page);
     mg_run back;
     char err[512];
@@ -739,9 +653,9 @@ static void test_report_outputs(void) {
 
 static void test_report_errors(void) {
     char *in = write_part("e.json", 0, 2, "2026-11-21T09:40:00Z", "ci", 1);
-    char *missing = tmp_path("absent.json"), *junk = tmp_path("junk2.json");
-    CU_ASSERT_EQUAL(spit(junk, "[1, 2"), 0);
-    char *bad_dir = tmp_path("no/such/dir/r.html");
+    char *missing = mgt_tmp_path("absent.json"), *junk = mgt_tmp_path("junk2.json");
+    CU_ASSERT_EQUAL(mgt_spit(junk, "[1, 2"), 0);
+    char *bad_dir = mgt_tmp_path("no/such/dir/r.html");
     static const struct {
         const char *args[6];
         const char *want;

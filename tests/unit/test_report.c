@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "mgtest.h"
+#include "mgtest_util.h"
 #include "report.h"
 #include "report_common.h"
 #include "util.h"
@@ -47,57 +48,6 @@
     "line 11\n\x1B[31mred\x1B[0m text\nbad bytes \xEF\xBF\xBD\xEF\xBF\xBD here\r\nline "  \
     "14\nSegmentation fault at <0x0>\n"
 
-static void set_frame(mg_frame *f, const char *fn, const char *file, unsigned line,
-                      const char *module, uint64_t addr) {
-    f->function = mg_xstrdup(fn);
-    f->file = mg_xstrdup(file);
-    f->line = line;
-    f->module = mg_xstrdup(module);
-    f->address = addr;
-}
-
-static void set_entry(mg_entry *e, int64_t size, int64_t size_diff, int64_t count,
-                      int64_t count_diff, size_t nframes) {
-    e->size = size;
-    e->size_diff = size_diff;
-    e->count = count;
-    e->count_diff = count_diff;
-    e->nframes = nframes;
-    e->frames = mg_xcalloc(nframes, sizeof *e->frames);
-}
-
-static void set_limit(mg_limit *l, int64_t value, mg_limit_source src, const char *origin) {
-    l->value = value;
-    l->source = src;
-    l->origin = mg_xstrdup(origin);
-}
-
-static mg_test_result *add_test(mg_run *run, const char *binary, const char *suite,
-                                const char *name, mg_status st, double duration) {
-    run->tests = mg_xrealloc(run->tests, (run->ntests + 1) * sizeof *run->tests);
-    mg_test_result *t = &run->tests[run->ntests++];
-    memset(t, 0, sizeof *t);
-    t->binary = mg_xstrdup(binary);
-    t->suite = mg_xstrdup(suite);
-    t->name = mg_xstrdup(name);
-    t->status = st;
-    t->duration_s = duration;
-    set_limit(&t->budget.leak_bytes, 0, MG_SRC_BUILTIN, NULL);
-    set_limit(&t->budget.object_growth, 0, MG_SRC_BUILTIN, NULL);
-    set_limit(&t->budget.peak_bytes, MG_UNLIMITED, MG_SRC_BUILTIN, NULL);
-    return t;
-}
-
-static void set_baseline(mg_test_result *t, mg_baseline_state st, int64_t leak, int64_t growth,
-                         int64_t peak, uint64_t allocs, unsigned regressions) {
-    t->baseline.state = st;
-    t->baseline.leaked_bytes = leak;
-    t->baseline.object_growth = growth;
-    t->baseline.peak_bytes = peak;
-    t->baseline.allocations = allocs;
-    t->baseline.regressions = regressions;
-}
-
 /* The fixed run every test here reports on. Free with mg_run_free_contents. */
 static void make_run(mg_run *run) {
     memset(run, 0, sizeof *run);
@@ -105,61 +55,60 @@ static void make_run(mg_run *run) {
     run->hostname = mg_xstrdup("ci-host");
     run->duration_s = 12.5;
 
-    mg_test_result *t = add_test(run, BIN_CACHE, "core", "alloc_free", MG_ST_PASS, 0.01);
+    mg_test_result *t = mgt_test(run, BIN_CACHE, "core", "alloc_free", MG_ST_PASS, 0.01);
     t->peak_bytes = 12288;
     t->allocations = 4;
-    set_baseline(t, MG_BASE_SAME, 0, 0, 12000, 4, 0);
+    mgt_base(t, MG_BASE_SAME, 0, 0, 12000, 4, 0);
 
     /* A budget breach on leak and growth, with more tracebacks and frames than shown. */
-    t = add_test(run, BIN_CACHE, "cache", "grows", MG_ST_FAIL, 0.25);
+    t = mgt_test(run, BIN_CACHE, "cache", "grows", MG_ST_FAIL, 0.25);
     t->leaked_bytes = 4100;
     t->object_growth = 3;
     t->peak_bytes = 20000;
     t->allocations = 12;
-    free(t->budget.leak_bytes.origin);
-    set_limit(&t->budget.leak_bytes, 4096, MG_SRC_FILE_TEST, "budgets.json: tests[\"cache/*\"]");
+    mgt_limit(&t->budget.leak_bytes, 4096, MG_SRC_FILE_TEST, "budgets.json: tests[\"cache/*\"]");
     t->budget.object_growth.source = MG_SRC_CLI;
-    set_limit(&t->budget.peak_bytes, 1024 * 1024, MG_SRC_ANNOTATION, "test_cache.c:42");
+    mgt_limit(&t->budget.peak_bytes, 1024 * 1024, MG_SRC_ANNOTATION, "test_cache.c:42");
     t->violations = MG_VIOL_LEAK | MG_VIOL_GROWTH;
     t->ndiffs = 4;
     t->diffs = mg_xcalloc(4, sizeof *t->diffs);
-    set_entry(&t->diffs[0], 4096, 4096, 1, 1, 11);
-    set_frame(&t->diffs[0].frames[0], CXX_SYMBOL, "/usr/include/c++/12/bits/vector.tcc", 512,
+    mgt_entry(&t->diffs[0], 4096, 4096, 1, 1, 11);
+    mgt_frame(&t->diffs[0].frames[0], CXX_SYMBOL, "/usr/include/c++/12/bits/vector.tcc", 512,
               "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", 0x7f0012345678ull);
-    set_frame(&t->diffs[0].frames[1], "cache_put", "/src/cache.c", 88, BIN_CACHE, 0x401a2b);
+    mgt_frame(&t->diffs[0].frames[1], "cache_put", "/src/cache.c", 88, BIN_CACHE, 0x401a2b);
     for (unsigned k = 2; k < 11; k++) {
         char fn[32];
         snprintf(fn, sizeof fn, "level_%u", k);
-        set_frame(&t->diffs[0].frames[k], fn, "/src/deep/deep.c", 100 + k, BIN_CACHE, 0x402000 + k);
+        mgt_frame(&t->diffs[0].frames[k], fn, "/src/deep/deep.c", 100 + k, BIN_CACHE, 0x402000 + k);
     }
-    set_entry(&t->diffs[1], 64, 48, 3, 2, 2);
-    set_frame(&t->diffs[1].frames[0], "??", NULL, 0, "/lib/x86_64-linux-gnu/libfoo.so.1", 0x1234);
-    set_frame(&t->diffs[1].frames[1], "??", NULL, 0, NULL, 0xdeadbeef);
-    set_entry(&t->diffs[2], 8, 8, 1, 1, 1);
-    set_frame(&t->diffs[2].frames[0], "cache_key", "cache.c", 0, BIN_CACHE, 0x401b00);
-    set_entry(&t->diffs[3], 0, -16, 0, -1, 1);
-    set_frame(&t->diffs[3].frames[0], "cache_evict", "/src/cache.c", 120, BIN_CACHE, 0x401c00);
+    mgt_entry(&t->diffs[1], 64, 48, 3, 2, 2);
+    mgt_frame(&t->diffs[1].frames[0], "??", NULL, 0, "/lib/x86_64-linux-gnu/libfoo.so.1", 0x1234);
+    mgt_frame(&t->diffs[1].frames[1], "??", NULL, 0, NULL, 0xdeadbeef);
+    mgt_entry(&t->diffs[2], 8, 8, 1, 1, 1);
+    mgt_frame(&t->diffs[2].frames[0], "cache_key", "cache.c", 0, BIN_CACHE, 0x401b00);
+    mgt_entry(&t->diffs[3], 0, -16, 0, -1, 1);
+    mgt_frame(&t->diffs[3].frames[0], "cache_evict", "/src/cache.c", 120, BIN_CACHE, 0x401c00);
     t->traced = true;
     t->message = mg_xstrdup("leak and object growth over budget");
     t->output = mg_xstrdup("cache: warming up\n");
-    set_baseline(t, MG_BASE_SAME, 4100, 3, 20000, 12, 0);
+    mgt_base(t, MG_BASE_SAME, 4100, 3, 20000, 12, 0);
 
     /* A peak breach plus assertion failures, under a name full of awkward characters. */
-    t = add_test(run, BIN_CACHE, "cache", ODD_NAME, MG_ST_FAIL, 1.5);
+    t = mgt_test(run, BIN_CACHE, "cache", ODD_NAME, MG_ST_FAIL, 1.5);
     t->peak_bytes = 40 * 1024 * 1024;
     t->allocations = 3;
-    set_limit(&t->budget.peak_bytes, 32 * 1024 * 1024, MG_SRC_FILE_DEFAULTS,
+    mgt_limit(&t->budget.peak_bytes, 32 * 1024 * 1024, MG_SRC_FILE_DEFAULTS,
               "budgets.json: defaults");
     t->violations = MG_VIOL_PEAK;
     t->npeak_diffs = 2;
     t->peak_diffs = mg_xcalloc(2, sizeof *t->peak_diffs);
-    set_entry(&t->peak_diffs[0], 33554432, 33554432, 1, 1, 2);
-    set_frame(&t->peak_diffs[0].frames[0], "big_buffer<char&>", "/src/a&b/buf.c", 7, BIN_CACHE,
+    mgt_entry(&t->peak_diffs[0], 33554432, 33554432, 1, 1, 2);
+    mgt_frame(&t->peak_diffs[0].frames[0], "big_buffer<char&>", "/src/a&b/buf.c", 7, BIN_CACHE,
               0x403000);
-    set_frame(&t->peak_diffs[0].frames[1], "test_peaks", "/src/test_cache.c", 55, BIN_CACHE,
+    mgt_frame(&t->peak_diffs[0].frames[1], "test_peaks", "/src/test_cache.c", 55, BIN_CACHE,
               0x403100);
-    set_entry(&t->peak_diffs[1], 8388608, 8388608, 2, 2, 1);
-    set_frame(&t->peak_diffs[1].frames[0], "scratch", "/src/test_cache.c", 56, BIN_CACHE,
+    mgt_entry(&t->peak_diffs[1], 8388608, 8388608, 2, 2, 1);
+    mgt_frame(&t->peak_diffs[1].frames[0], "scratch", "/src/test_cache.c", 56, BIN_CACHE,
               0x403200);
     t->nfailures = 2;
     t->failures = mg_xcalloc(2, sizeof *t->failures);
@@ -172,37 +121,37 @@ static void make_run(mg_run *run) {
     t->traced = true;
     t->rerun_mismatch = true;
     /* Regressed against the baseline as well: peak (also over budget) and allocations. */
-    set_baseline(t, MG_BASE_REGRESSED, 0, 0, 30 * 1024 * 1024, 2, MG_VIOL_PEAK | MG_VIOL_ALLOCS);
+    mgt_base(t, MG_BASE_REGRESSED, 0, 0, 30 * 1024 * 1024, 2, MG_VIOL_PEAK | MG_VIOL_ALLOCS);
 
-    t = add_test(run, BIN_PARSER, "parser", "segv", MG_ST_CRASH, 0.03);
+    t = mgt_test(run, BIN_PARSER, "parser", "segv", MG_ST_CRASH, 0.03);
     t->signal = 11;
     t->allocations = 1;
     t->output = mg_xstrdup(CRASH_OUTPUT);
 
-    t = add_test(run, BIN_PARSER, "parser", "hangs", MG_ST_TIMEOUT, 10.0);
+    t = mgt_test(run, BIN_PARSER, "parser", "hangs", MG_ST_TIMEOUT, 10.0);
     t->message = mg_xstrdup("timed out after 10.0 s");
 
-    t = add_test(run, BIN_CACHE, "cache", "bad_exit", MG_ST_ERROR, 0.02);
+    t = mgt_test(run, BIN_CACHE, "cache", "bad_exit", MG_ST_ERROR, 0.02);
     t->exit_code = 3;
     t->message = mg_xstrdup("exited with code 3 outside a test");
     t->output = mg_xstrdup("fatal: cannot open db\n");
 
-    t = add_test(run, BIN_PARSER, "parser", "inactive", MG_ST_SKIP, 0);
+    t = mgt_test(run, BIN_PARSER, "parser", "inactive", MG_ST_SKIP, 0);
     t->message = mg_xstrdup("inactive test");
 
     /* The same suite name in another binary: a separate JUnit testsuite. Unlimited
      * leak, and a growth entry within budget (shown in the full report only). */
-    t = add_test(run, BIN_PARSER, "cache", "other_binary", MG_ST_PASS, 0.125);
-    set_limit(&t->budget.leak_bytes, MG_UNLIMITED, MG_SRC_ANNOTATION, "test_parser.c:10");
+    t = mgt_test(run, BIN_PARSER, "cache", "other_binary", MG_ST_PASS, 0.125);
+    mgt_limit(&t->budget.leak_bytes, MG_UNLIMITED, MG_SRC_ANNOTATION, "test_parser.c:10");
     t->leaked_bytes = 100;
     t->object_growth = 0;
     t->peak_bytes = 300;
     t->allocations = 2;
     t->ndiffs = 1;
     t->diffs = mg_xcalloc(1, sizeof *t->diffs);
-    set_entry(&t->diffs[0], 100, 100, 1, 1, 1);
-    set_frame(&t->diffs[0].frames[0], "intern", "/src/parser.c", 9, BIN_PARSER, 0x405000);
-    set_baseline(t, MG_BASE_NEW, 0, 0, 0, 0, 0);
+    mgt_entry(&t->diffs[0], 100, 100, 1, 1, 1);
+    mgt_frame(&t->diffs[0].frames[0], "intern", "/src/parser.c", 9, BIN_PARSER, 0x405000);
+    mgt_base(t, MG_BASE_NEW, 0, 0, 0, 0, 0);
 
     run->baseline_path = mg_xstrdup("ci/memgate-baseline.json");
     run->nbaseline_removed = 2;
@@ -212,66 +161,11 @@ static void make_run(mg_run *run) {
     run->shard = mg_xstrdup("1/2");
 }
 
-/* ---- files and temporary directory ---------------------------------------------- */
-
-static char tmpdir[512];
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static void remove_tmpdir(void) {
-    if (tmpdir[0]) nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* A path inside this run's private temporary directory (made on first use). */
-static char *tmp_path(const char *name) {
-    if (!tmpdir[0]) {
-        const char *base = getenv("TMPDIR");
-        snprintf(tmpdir, sizeof tmpdir, "%s/mg-report-XXXXXX", base && *base ? base : "/tmp");
-        if (!mkdtemp(tmpdir)) {
-            perror("mkdtemp");
-            exit(2);
-        }
-        atexit(remove_tmpdir);
-    }
-    return mg_xasprintf("%s/%s", tmpdir, name);
-}
-
-/* The whole file as a NUL-terminated string, or NULL. */
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = NULL;
-    size_t cap = 0, n = 0, got;
-    do {
-        if (cap - n < 4096) buf = mg_xrealloc(buf, cap = cap * 2 + 8192);
-        got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-    } while (got > 0);
-    fclose(f);
-    buf[n] = '\0';
-    return buf;
-}
-
-static int spit(const char *path, const char *text) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return -1;
-    size_t len = strlen(text);
-    int rc = fwrite(text, 1, len, f) == len ? 0 : -1;
-    return fclose(f) == 0 ? rc : -1;
-}
-
-static size_t count_of(const char *hay, const char *needle) {
-    size_t n = 0;
-    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle)) n++;
-    return n;
-}
+/* ---- rendering ----------------------------------------------------------------- */
 
 /* Replaces every occurrence of from by to in s (a heap string); returns the new one. */
 static char *replace_all(char *s, const char *from, const char *to) {
-    size_t n = count_of(s, from), fl = strlen(from), tl = strlen(to);
+    size_t n = mgt_count_of(s, from), fl = strlen(from), tl = strlen(to);
     if (!n) return s;
     char *out = mg_xcalloc(strlen(s) + n * tl + 1, 1), *o = out;
     for (const char *p = s, *q; ; p = q + fl) {
@@ -289,21 +183,21 @@ static char *replace_all(char *s, const char *from, const char *to) {
 
 /* Writes the fixed run with each reporter; heap strings owned by the caller. */
 static char *render_json(const mg_run *run) {
-    char err[512] = "", *path = tmp_path("report.json");
+    char err[512] = "", *path = mgt_tmp_path("report.json");
     int rc = mg_report_json_write(run, path, err, sizeof err);
     CU_ASSERT_EQUAL(rc, 0);
     if (rc) fprintf(stderr, "json write: %s\n", err);
-    char *text = slurp(path);
+    char *text = mgt_slurp(path);
     free(path);
     return text;
 }
 
 static char *render_junit(const mg_run *run) {
-    char err[512] = "", *path = tmp_path("report.xml");
+    char err[512] = "", *path = mgt_tmp_path("report.xml");
     int rc = mg_report_junit_write(run, path, err, sizeof err);
     CU_ASSERT_EQUAL(rc, 0);
     if (rc) fprintf(stderr, "junit write: %s\n", err);
-    char *text = slurp(path);
+    char *text = mgt_slurp(path);
     free(path);
     return text;
 }
@@ -330,12 +224,12 @@ static void check_golden(const char *name, const char *actual) {
     char *path = mg_xasprintf("%s/tests/golden/%s", MG_SOURCE_DIR, name);
     const char *update = getenv("MG_UPDATE_GOLDEN");
     if (update && strcmp(update, "1") == 0) {
-        CU_ASSERT_EQUAL(spit(path, actual), 0);
+        CU_ASSERT_EQUAL(mgt_spit(path, actual), 0);
         fprintf(stderr, "\nupdated %s: review the diff before committing\n", path);
         free(path);
         return;
     }
-    char *expected = slurp(path);
+    char *expected = mgt_slurp(path);
     if (!expected) {
         fprintf(stderr, "\nmissing golden file %s (MG_UPDATE_GOLDEN=1 creates it)\n", path);
         CU_FAIL("golden file missing");
@@ -344,7 +238,7 @@ static void check_golden(const char *name, const char *actual) {
     }
     if (strcmp(expected, actual) != 0) {
         char *saved = mg_xasprintf("%s/tests/%s.actual", MG_BINARY_DIR, name);
-        spit(saved, actual);
+        mgt_spit(saved, actual);
         size_t line = 1;
         const char *e = expected, *a = actual;
         while (*e && *e == *a) {
@@ -487,7 +381,7 @@ static void test_json_roundtrip(void) {
     mg_run run, back;
     char err[512] = "", diff[256] = "";
     make_run(&run);
-    char *path = tmp_path("roundtrip.json");
+    char *path = mgt_tmp_path("roundtrip.json");
     CU_ASSERT_EQUAL_FATAL(mg_report_json_write(&run, path, err, sizeof err), 0);
     int rc = mg_report_json_read(path, &back, err, sizeof err);
     if (rc) fprintf(stderr, "\nread: %s\n", err);
@@ -501,9 +395,9 @@ static void test_json_roundtrip(void) {
     CU_ASSERT_FALSE(differs);
 
     /* Writing what was read gives the same document, byte for byte. */
-    char *again = tmp_path("roundtrip2.json");
+    char *again = mgt_tmp_path("roundtrip2.json");
     CU_ASSERT_EQUAL(mg_report_json_write(&back, again, err, sizeof err), 0);
-    char *t1 = slurp(path), *t2 = slurp(again);
+    char *t1 = mgt_slurp(path), *t2 = mgt_slurp(again);
     CU_ASSERT_PTR_NOT_NULL(t1);
     CU_ASSERT_PTR_NOT_NULL(t2);
     CU_ASSERT(t1 && t2 && strcmp(t1, t2) == 0);
@@ -684,8 +578,8 @@ static void test_json_fields(void) {
 /* Reading bad_text must fail with an error naming the file and containing every
  * string in want (NULL-terminated). */
 static void expect_read_error(const char *bad_text, const char *want1, const char *want2) {
-    char *path = tmp_path("bad.json");
-    CU_ASSERT_EQUAL_FATAL(spit(path, bad_text), 0);
+    char *path = mgt_tmp_path("bad.json");
+    CU_ASSERT_EQUAL_FATAL(mgt_spit(path, bad_text), 0);
     mg_run run;
     char err[512] = "";
     int rc = mg_report_json_read(path, &run, err, sizeof err);
@@ -709,7 +603,7 @@ static void expect_read_error(const char *bad_text, const char *want1, const cha
 static void test_json_read_errors(void) {
     char err[512] = "";
     mg_run run;
-    char *missing = tmp_path("does-not-exist.json");
+    char *missing = mgt_tmp_path("does-not-exist.json");
     CU_ASSERT_EQUAL(mg_report_json_read(missing, &run, err, sizeof err), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, missing));
     CU_ASSERT_PTR_NOT_NULL(strstr(err, strerror(ENOENT)));
@@ -747,9 +641,10 @@ static void test_json_read_errors(void) {
                       BUDGET ", \"traced\": 1}]}", "tests[0].traced", "true or false");
 
     /* A minimal valid document is accepted; absent optional members take defaults. */
-    char *path = tmp_path("minimal.json");
-    CU_ASSERT_EQUAL_FATAL(spit(path, DOC_HEAD TEST_HEAD "\"status\": \"skip\", \"peak_bytes\": 0, "
-                                     "\"budget\": " BUDGET "}]}"), 0);
+    char *path = mgt_tmp_path("minimal.json");
+    CU_ASSERT_EQUAL_FATAL(mgt_spit(path, DOC_HEAD TEST_HEAD "\"status\": \"skip\", "
+                                         "\"peak_bytes\": 0, \"budget\": " BUDGET "}]}"),
+                          0);
     int rc = mg_report_json_read(path, &run, err, sizeof err);
     if (rc) fprintf(stderr, "\nminimal: %s\n", err);
     CU_ASSERT_EQUAL_FATAL(rc, 0);
@@ -766,7 +661,7 @@ static void test_json_read_errors(void) {
 static void test_json_baseline(void) {
     mg_run run = {0}, back;
     char err[512] = "";
-    mg_test_result *t = add_test(&run, BIN_CACHE, "s", "t", MG_ST_PASS, 0.5);
+    mg_test_result *t = mgt_test(&run, BIN_CACHE, "s", "t", MG_ST_PASS, 0.5);
     t->baseline.state = MG_BASE_NONE;
     char *text = render_json(&run);
     CU_ASSERT_PTR_NOT_NULL_FATAL(text);
@@ -777,7 +672,7 @@ static void test_json_baseline(void) {
     CU_ASSERT(cJSON_IsNull(item(cJSON_GetArrayItem(item(doc, "tests"), 0), "baseline")));
     cJSON_Delete(doc);
     free(text);
-    char *path = tmp_path("nobaseline.json");
+    char *path = mgt_tmp_path("nobaseline.json");
     CU_ASSERT_EQUAL_FATAL(mg_report_json_write(&run, path, err, sizeof err), 0);
     CU_ASSERT_EQUAL_FATAL(mg_report_json_read(path, &back, err, sizeof err), 0);
     CU_ASSERT_PTR_NULL(back.baseline_path);
@@ -807,20 +702,13 @@ static void test_json_baseline(void) {
                       "tests[0].baseline.regressions", "peak_bytes");
 }
 
-/* No PATH.tmp.* file may stay behind in dir. */
-static void assert_no_tmp_left(const char *dir, const char *base) {
-    char *cmd = mg_xasprintf("ls -a '%s' | grep -q '^%s\\.tmp\\.'", dir, base);
-    CU_ASSERT_NOT_EQUAL(system(cmd), 0);
-    free(cmd);
-}
-
 static void test_write_errors(void) {
     mg_run run;
     make_run(&run);
     char err[512];
 
     /* A directory that does not exist. */
-    char *nodir = tmp_path("no/such/dir/report.json");
+    char *nodir = mgt_tmp_path("no/such/dir/report.json");
     err[0] = '\0';
     CU_ASSERT_EQUAL(mg_report_json_write(&run, nodir, err, sizeof err), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, nodir));
@@ -832,21 +720,21 @@ static void test_write_errors(void) {
 
     /* The target is a directory: the temporary file is written, the rename fails, and
      * the temporary file must not be left behind. */
-    char *dir = tmp_path("is-a-dir");
+    char *dir = mgt_tmp_path("is-a-dir");
     CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0755), 0);
     err[0] = '\0';
     CU_ASSERT_EQUAL(mg_report_json_write(&run, dir, err, sizeof err), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, dir));
     CU_ASSERT_EQUAL(mg_report_junit_write(&run, dir, err, sizeof err), -1);
-    assert_no_tmp_left(tmpdir, "is-a-dir");
+    CU_ASSERT_EQUAL(mgt_tmp_leftovers(mgt_tmpdir(), "is-a-dir"), 0);
 
     /* A successful write replaces an old report and leaves no temporary file. */
-    char *path = tmp_path("replace.json");
-    CU_ASSERT_EQUAL(spit(path, "old"), 0);
+    char *path = mgt_tmp_path("replace.json");
+    CU_ASSERT_EQUAL(mgt_spit(path, "old"), 0);
     CU_ASSERT_EQUAL(mg_report_json_write(&run, path, err, sizeof err), 0);
-    char *text = slurp(path);
+    char *text = mgt_slurp(path);
     CU_ASSERT(text && strncmp(text, "{", 1) == 0);
-    assert_no_tmp_left(tmpdir, "replace.json");
+    CU_ASSERT_EQUAL(mgt_tmp_leftovers(mgt_tmpdir(), "replace.json"), 0);
 
     free(text);
     free(path);
@@ -857,55 +745,38 @@ static void test_write_errors(void) {
 
 /* ---- JUnit --------------------------------------------------------------------- */
 
-/* Runs xmllint against schema; true when the document validates. */
-static bool xmllint_validates(const char *schema, const char *xml) {
-    char *log = tmp_path("xmllint.log");
-    char *cmd = mg_xasprintf("xmllint --noout --schema '%s' '%s' >'%s' 2>&1", schema, xml, log);
-    int rc = system(cmd);
-    int code = rc == -1 || !WIFEXITED(rc) ? -1 : WEXITSTATUS(rc);
-    if (code != 0) {
-        char *msg = slurp(log);
-        if (code == 127)
-            fprintf(stderr, "\nxmllint not found: install libxml2-utils (Debian) to run this test\n");
-        fprintf(stderr, "\nxmllint exit %d:\n%s\n", code, msg ? msg : "");
-        free(msg);
-    }
-    free(cmd);
-    free(log);
-    return code == 0;
-}
-
 static void test_junit_schema(void) {
     mg_run run;
     make_run(&run);
-    char err[512] = "", *path = tmp_path("schema.xml");
+    char err[512] = "", *path = mgt_tmp_path("schema.xml");
     CU_ASSERT_EQUAL_FATAL(mg_report_junit_write(&run, path, err, sizeof err), 0);
     char *vendored = mg_xasprintf("%s/tests/golden/junit-10.xsd", MG_SOURCE_DIR);
-    CU_ASSERT_TRUE(xmllint_validates(vendored, path));
+    CU_ASSERT_TRUE(mgt_xmllint_validates(vendored, path));
 
     /* Beside a checkout of the project, also check against the shared original and
      * that the vendored copy has not drifted from it. */
     char *shared = mg_xasprintf("%s/../shared/schemas/junit-10.xsd", MG_SOURCE_DIR);
     if (access(shared, R_OK) == 0) {
-        CU_ASSERT_TRUE(xmllint_validates(shared, path));
-        char *a = slurp(shared), *b = slurp(vendored);
+        CU_ASSERT_TRUE(mgt_xmllint_validates(shared, path));
+        char *a = mgt_slurp(shared), *b = mgt_slurp(vendored);
         CU_ASSERT(a && b && strcmp(a, b) == 0);
         free(a);
         free(b);
     }
 
     /* The validator must reject what the schema forbids, or this test proves nothing. */
-    char *bad = tmp_path("bad.xml");
-    CU_ASSERT_EQUAL(spit(bad, "<?xml version=\"1.0\"?><testsuites><testsuite name=\"s\" "
-                              "tests=\"1\" failures=\"0\" errors=\"0\"><testcase name=\"t\" "
-                              "file=\"t.c\"/></testsuite></testsuites>\n"), 0);
+    char *bad = mgt_tmp_path("bad.xml");
+    CU_ASSERT_EQUAL(mgt_spit(bad, "<?xml version=\"1.0\"?><testsuites><testsuite name=\"s\" "
+                                  "tests=\"1\" failures=\"0\" errors=\"0\"><testcase name=\"t\" "
+                                  "file=\"t.c\"/></testsuite></testsuites>\n"),
+                    0);
     fprintf(stderr, "\n(the next xmllint failure is expected)");
-    CU_ASSERT_FALSE(xmllint_validates(vendored, bad));
+    CU_ASSERT_FALSE(mgt_xmllint_validates(vendored, bad));
 
     /* An empty run is a valid document too. */
     mg_run empty = {0};
     CU_ASSERT_EQUAL(mg_report_junit_write(&empty, path, err, sizeof err), 0);
-    CU_ASSERT_TRUE(xmllint_validates(vendored, path));
+    CU_ASSERT_TRUE(mgt_xmllint_validates(vendored, path));
 
     free(bad);
     free(shared);
@@ -921,7 +792,7 @@ static void test_junit_content(void) {
     CU_ASSERT_PTR_NOT_NULL_FATAL(x);
 
     /* Structure: a testsuite per (binary, suite) in first-appearance order. */
-    CU_ASSERT_EQUAL(count_of(x, "<testsuite "), 4);
+    CU_ASSERT_EQUAL(mgt_count_of(x, "<testsuite "), 4);
     const char *s1 = strstr(x, "<testsuite name=\"core\""),
                *s2 = strstr(x, "<testsuite name=\"cache\""),
                *s3 = strstr(x, "<testsuite name=\"parser\""),
@@ -933,10 +804,10 @@ static void test_junit_content(void) {
                                      "file=\"" BIN_CACHE "\">"));
     CU_ASSERT_PTR_NOT_NULL(strstr(x, "<testsuites name=\"memgate\" tests=\"8\" failures=\"2\" "
                                      "errors=\"3\" time=\"12.500\">"));
-    CU_ASSERT_EQUAL(count_of(x, "<testcase "), 8);
-    CU_ASSERT_EQUAL(count_of(x, "<failure "), 2);
-    CU_ASSERT_EQUAL(count_of(x, "<error "), 3);
-    CU_ASSERT_EQUAL(count_of(x, "<skipped "), 1);
+    CU_ASSERT_EQUAL(mgt_count_of(x, "<testcase "), 8);
+    CU_ASSERT_EQUAL(mgt_count_of(x, "<failure "), 2);
+    CU_ASSERT_EQUAL(mgt_count_of(x, "<error "), 3);
+    CU_ASSERT_EQUAL(mgt_count_of(x, "<skipped "), 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(x, "<testcase classname=\"cache\" name=\"grows\" time=\"0.250\">"));
     CU_ASSERT_PTR_NOT_NULL(strstr(x, "type=\"crash\""));
     CU_ASSERT_PTR_NOT_NULL(strstr(x, "type=\"timeout\""));
@@ -984,7 +855,7 @@ static void test_junit_content(void) {
 /* Long captured output keeps only its tail, cut at a character boundary. */
 static void test_junit_long_output(void) {
     mg_run run = {0};
-    mg_test_result *t = add_test(&run, BIN_CACHE, "s", "chatty", MG_ST_CRASH, 1);
+    mg_test_result *t = mgt_test(&run, BIN_CACHE, "s", "chatty", MG_ST_CRASH, 1);
     t->signal = 6;
     size_t n = 100 * 1024;
     t->output = mg_xcalloc(n + 1, 1);
@@ -1124,19 +995,19 @@ static void test_console_summary(void) {
 static void test_baseline_regression(void) {
     mg_run run = {0};
     run.baseline_path = mg_xstrdup("base.json");
-    mg_test_result *t = add_test(&run, BIN_CACHE, "cache", "slower", MG_ST_FAIL, 0.5);
+    mg_test_result *t = mgt_test(&run, BIN_CACHE, "cache", "slower", MG_ST_FAIL, 0.5);
     t->leaked_bytes = 4100;
     t->peak_bytes = 1258291; /* 1.2 MiB */
     t->allocations = 130;
-    set_limit(&t->budget.leak_bytes, MG_UNLIMITED, MG_SRC_CLI, NULL);
-    set_baseline(t, MG_BASE_REGRESSED, 4096, 0, 1048576, 100,
-                 MG_VIOL_LEAK | MG_VIOL_PEAK | MG_VIOL_ALLOCS);
+    mgt_limit(&t->budget.leak_bytes, MG_UNLIMITED, MG_SRC_CLI, NULL);
+    mgt_base(t, MG_BASE_REGRESSED, 4096, 0, 1048576, 100,
+             MG_VIOL_LEAK | MG_VIOL_PEAK | MG_VIOL_ALLOCS);
     t->message = mg_xstrdup("leak 4.0 KiB (4100 B) > baseline 4.0 KiB (4096 B); peak 1.2 MiB > "
                             "baseline 1.0 MiB + 10%; allocations 130 > baseline 100 + 10%");
-    t = add_test(&run, BIN_CACHE, "cache", "fresh", MG_ST_PASS, 0.5);
-    set_baseline(t, MG_BASE_NEW, 0, 0, 0, 0, 0);
-    t = add_test(&run, BIN_CACHE, "cache", "fresh2", MG_ST_PASS, 0.5);
-    set_baseline(t, MG_BASE_NEW, 0, 0, 0, 0, 0);
+    t = mgt_test(&run, BIN_CACHE, "cache", "fresh", MG_ST_PASS, 0.5);
+    mgt_base(t, MG_BASE_NEW, 0, 0, 0, 0, 0);
+    t = mgt_test(&run, BIN_CACHE, "cache", "fresh2", MG_ST_PASS, 0.5);
+    mgt_base(t, MG_BASE_NEW, 0, 0, 0, 0, 0);
 
     expect_line(&run.tests[0], 1, 3, false,
                 "[1/3] FAIL    cache/slower  leak 4100 B > baseline 4096 B  growth 0  "
