@@ -295,12 +295,21 @@ static bool module_is(const mg_frame *f, const char *prefix) {
 /* Drops the harness from a traceback: memgate's driver frames and everything outside
  * them (CUnit's runner, main, libc start-up), or for a whole-process test the libc
  * start-up frames below main. What remains ends at the test function. */
+/* A frame of CUnit's runner: in libcunit, or (CUnit linked statically) one of its
+ * run functions. */
+static bool cunit_frame(const mg_frame *f) {
+    if (module_is(f, "libcunit.so")) return true;
+    const char *fn = f->function ? f->function : "";
+    return !strncmp(fn, "CU_", 3) || !strncmp(fn, "run_single_test", 15) ||
+           !strncmp(fn, "run_single_suite", 16);
+}
+
 static void trim_frames(mg_frame *frames, size_t *n) {
     size_t keep = *n;
     for (size_t i = 1; i < *n; i++) {
         if (module_is(&frames[i], "libmemgate.so")) {
             keep = i;
-            while (keep > 1 && module_is(&frames[keep - 1], "libcunit.so")) keep--;
+            while (keep > 1 && cunit_frame(&frames[keep - 1])) keep--;
             break;
         }
     }

@@ -780,6 +780,29 @@ def cmd_exec(env, ck):
             ck.ok(t["diffs"], "exec: the leak comes with tracebacks")
 
 
+def cmd_static_cunit(env, ck):
+    """CUnit linked statically: memgate_cunit_run() hands the registry to memgate."""
+    proc, doc, _ = env.run_report(["run", "--color", "never", env.fixture("static")], "static")
+    ck.eq(proc.returncode, 1, "exit status (the leak test fails)")
+    if not ck.ok(doc is not None, f"JSON report written: {proc.stderr}"):
+        return
+    got = {t["name"]: t for t in doc["tests"]}
+    ck.eq(sorted(got), ["clean", "leak"], "both tests ran, each in its own child")
+    leak, clean = got.get("leak", {}), got.get("clean", {})
+    ck.eq((leak.get("status"), leak.get("leaked_bytes"), leak.get("object_growth")),
+          ("fail", 123, 1), "leak test figures")
+    ck.eq((clean.get("status"), clean.get("leaked_bytes"), clean.get("object_growth")),
+          ("pass", 0, 0), "clean test figures")
+    tb = leak["diffs"][0]["traceback"] if leak.get("diffs") else []
+    with open(os.path.join(env.fixture_src, "static_cunit.c"), encoding="utf-8") as f:
+        line = next(i for i, text in enumerate(f, 1) if "kept = malloc(123);" in text)
+    if ck.ok(tb, "the leak has a traceback"):
+        ck.eq((tb[0]["function"], os.path.basename(tb[0]["file"] or ""), tb[0]["line"]),
+              ("test_static_leak", "static_cunit.c", line), "frame 0 names the allocation")
+        ck.eq([f["function"] for f in tb if f["function"].startswith("CU_")], [],
+              "CUnit's runner frames are trimmed from the traceback")
+
+
 # ---- 10. golden console output -------------------------------------------------------------
 def mask(text):
     text = re.sub(r"\d+\.\d+ s\b", "<T> s", text)
@@ -816,6 +839,7 @@ COMMANDS = {
     "junit": cmd_junit, "json-schema": cmd_json_schema, "jobs": cmd_jobs, "filter": cmd_filter,
     "stacks": cmd_stacks, "suppressions": cmd_suppressions, "sigint": cmd_sigint,
     "sigint-no-orphans": cmd_sigint_no_orphans, "exec": cmd_exec, "golden": cmd_golden,
+    "static-cunit": cmd_static_cunit,
 }
 
 
