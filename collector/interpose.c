@@ -241,6 +241,8 @@ EXPORT void *malloc(size_t n) {
         return NULL;
     }
     if (mg__guard) return track_new(real.malloc(n), n, MG_STACK_INTERNAL);
+    /* Counting only: nothing below can call malloc again, so no guard is needed. */
+    if (MG_LIKELY(!mg__g.capture)) return track_new(real.malloc(n), n, MG_STACK_NONE);
     mg__guard = 1;
     uint32_t stack = current_stack(__builtin_return_address(0));
     void *p = track_new(real.malloc(n), n, stack);
@@ -261,6 +263,7 @@ EXPORT void *calloc(size_t nmemb, size_t size) {
         return NULL;
     }
     if (mg__guard) return track_new(real.calloc(nmemb, size), n, MG_STACK_INTERNAL);
+    if (MG_LIKELY(!mg__g.capture)) return track_new(real.calloc(nmemb, size), n, MG_STACK_NONE);
     mg__guard = 1;
     uint32_t stack = current_stack(__builtin_return_address(0));
     void *p = track_new(real.calloc(nmemb, size), n, stack);
