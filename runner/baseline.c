@@ -13,13 +13,13 @@
 #include "baseline.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonutil.h"
 #include "report_common.h"
 #include "util.h"
 
@@ -32,8 +32,6 @@
 #define MICRO_PER_UNIT 100000000LL
 /* Decimals kept in a percentage ("2.125%"). */
 #define PERCENT_DECIMALS 6
-/* Longest value text shown in an error message before it is cut with "...". */
-#define VALUE_SHOWN_MAX 60
 
 enum { M_LEAK, M_GROWTH, M_PEAK, M_ALLOCS, M_COUNT };
 
@@ -312,138 +310,11 @@ static void figures_of(const mg_test_result *t, int64_t v[M_COUNT]) {
 
 /* ---- loading ------------------------------------------------------------------- */
 
-/* Writes the JSON text of item into buf (cut to fit), for error messages. */
-static void describe_value(const cJSON *item, char *buf, size_t len) {
-    char *text = cJSON_PrintUnformatted(item);
-    if (!text) {
-        snprintf(buf, len, "(value)");
-        return;
-    }
-    if (strlen(text) > VALUE_SHOWN_MAX)
-        snprintf(buf, len, "%.*s...", VALUE_SHOWN_MAX, text);
-    else
-        snprintf(buf, len, "%s", text);
-    cJSON_free(text);
-}
-
-/* Copies s into buf with '"' and '\\' escaped and control characters shown as '?', so
- * keys in messages read like the JSON they came from: tests["a\"b"]. */
-static void escape_key(const char *s, char *buf, size_t len) {
-    size_t o = 0;
-    for (; *s && o + 3 < len; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') buf[o++] = '\\';
-        buf[o++] = c < 0x20 ? '?' : (char)c;
-    }
-    buf[o] = '\0';
-}
-
-static const char *json_type_name(const cJSON *item) {
-    if (cJSON_IsObject(item)) return "an object";
-    if (cJSON_IsArray(item)) return "an array";
-    if (cJSON_IsString(item)) return "a string";
-    if (cJSON_IsNumber(item)) return "a number";
-    if (cJSON_IsBool(item)) return "a boolean";
-    if (cJSON_IsNull(item)) return "null";
-    return "an unknown value";
-}
-
-/* The whole file as a NUL-terminated heap string, or NULL with err set. */
-static char *read_text(const char *path, size_t *len, char *err, size_t errlen) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        mg_set_err(err, errlen, "%s: cannot open baseline: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 4096, n = 0;
-    char *buf = mg_xcalloc(1, cap);
-    for (;;) {
-        if (n + 1 >= cap) buf = mg_xrealloc(buf, cap *= 2);
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-        if (got == 0) break;
-    }
-    int failed = ferror(f), saved = errno;
-    fclose(f);
-    if (failed) {
-        mg_set_err(err, errlen, "%s: cannot read baseline: %s", path, strerror(saved));
-        free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
-
-/* True when offset off of text lies inside an object (not an array, not a string):
- * a forward scan that tracks the innermost open container. */
-static bool inside_object(const char *text, size_t off) {
-    char stack[64];
-    size_t depth = 0, lost = 0; /* lost: levels deeper than the stack holds */
-    bool in_string = false, escaped = false;
-    for (size_t k = 0; k < off; k++) {
-        char ch = text[k];
-        if (in_string) {
-            if (escaped)
-                escaped = false;
-            else if (ch == '\\')
-                escaped = true;
-            else if (ch == '"')
-                in_string = false;
-        } else if (ch == '"') {
-            in_string = true;
-        } else if (ch == '{' || ch == '[') {
-            if (depth < sizeof stack)
-                stack[depth++] = ch;
-            else
-                lost++;
-        } else if (ch == '}' || ch == ']') {
-            if (lost)
-                lost--;
-            else if (depth)
-                depth--;
-        }
-    }
-    return !in_string && !lost && depth && stack[depth - 1] == '{';
-}
-
-/* Explains why cJSON stopped at end: PATH:LINE:COLUMN and the text found there. */
-static void json_syntax_error(const char *path, const char *text, size_t len, const char *end,
-                              char *err, size_t errlen) {
-    size_t off = end && end >= text && end <= text + len ? (size_t)(end - text) : 0;
-    /* Where cJSON wanted an object key (after '{' or ',') it reports the offset just
-     * past the offending character; elsewhere the character itself. Step back then. */
-    if (off >= 2 && off <= len && !strchr(" \t\r\n", text[off - 1])) {
-        size_t i = off - 1;
-        while (i > 0 && strchr(" \t\r\n", text[i - 1])) i--;
-        if (i > 0 && (text[i - 1] == '{' || text[i - 1] == ',') && inside_object(text, off - 1))
-            off--;
-    }
-    unsigned line = 1, col = 1;
-    for (size_t i = 0; i < off; i++) {
-        if (text[i] == '\n') {
-            line++;
-            col = 1;
-        } else {
-            col++;
-        }
-    }
-    if (off >= len) {
-        mg_set_err(err, errlen, "%s:%u:%u: invalid JSON: the document ends too early", path,
-                   line, col);
-    } else {
-        size_t near = strcspn(text + off, "\r\n");
-        if (near > 20) near = 20;
-        mg_set_err(err, errlen, "%s:%u:%u: invalid JSON near \"%.*s\"", path, line, col,
-                   (int)near, text + off);
-    }
-}
-
 /* A whole number in [0, 2^53] at `where`, or -1 with err naming path, where and value. */
 static int parse_figure(const char *path, const char *where, const cJSON *item, int64_t *out,
                         char *err, size_t errlen) {
-    char shown[VALUE_SHOWN_MAX + 8];
-    describe_value(item, shown, sizeof shown);
+    char shown[MG_JSON_SHOWN_SIZE];
+    mg_json_describe_value(item, shown, sizeof shown);
     if (!cJSON_IsNumber(item)) {
         mg_set_err(err, errlen, "%s: %s: expected a whole number, not %s", path, where, shown);
         return -1;
@@ -474,15 +345,15 @@ static bool key_is_valid(const char *key) {
 /* Parses one "KEY": {figures} member of "tests" into e. */
 static int parse_entry(const char *path, const cJSON *item, entry *e, char *err, size_t errlen) {
     char key[256], where[300];
-    escape_key(item->string, key, sizeof key);
+    mg_json_escape_key(item->string, key, sizeof key);
     snprintf(where, sizeof where, "tests[\"%s\"]", key);
     if (!key_is_valid(item->string)) {
         mg_set_err(err, errlen, "%s: %s: a key must be \"BINARY:SUITE/TEST\"", path, where);
         return -1;
     }
     if (!cJSON_IsObject(item)) {
-        char shown[VALUE_SHOWN_MAX + 8];
-        describe_value(item, shown, sizeof shown);
+        char shown[MG_JSON_SHOWN_SIZE];
+        mg_json_describe_value(item, shown, sizeof shown);
         mg_set_err(err, errlen,
                    "%s: %s: expected an object such as {\"leaked_bytes\": 0, \"object_growth\": "
                    "0, \"peak_bytes\": 0, \"allocations\": 0}, not %s",
@@ -496,7 +367,7 @@ static int parse_entry(const char *path, const cJSON *item, entry *e, char *err,
         for (int i = 0; i < M_COUNT; i++)
             if (strcmp(fig->string, metrics[i].json) == 0) m = i;
         char name[256];
-        escape_key(fig->string, name, sizeof name);
+        mg_json_escape_key(fig->string, name, sizeof name);
         if (m < 0) {
             mg_set_err(err, errlen,
                        "%s: %s: unknown key \"%s\" (expected leaked_bytes, object_growth, "
@@ -528,7 +399,7 @@ static int parse_tests(mg_baseline *b, const cJSON *tests, char *err, size_t err
         mg_set_err(err, errlen,
                    "%s: tests: expected an object mapping \"BINARY:SUITE/TEST\" to figures, "
                    "not %s%s",
-                   b->path, json_type_name(tests),
+                   b->path, mg_json_type_name(tests),
                    cJSON_IsArray(tests) ? " (is this a JSON report rather than a baseline?)" : "");
         return -1;
     }
@@ -543,7 +414,7 @@ static int parse_tests(mg_baseline *b, const cJSON *tests, char *err, size_t err
     for (size_t i = 1; i < b->n; i++) {
         if (strcmp(b->entries[i - 1].key, b->entries[i].key) == 0) {
             char key[256];
-            escape_key(b->entries[i].key, key, sizeof key);
+            mg_json_escape_key(b->entries[i].key, key, sizeof key);
             mg_set_err(err, errlen, "%s: tests[\"%s\"]: given twice", b->path, key);
             return -1;
         }
@@ -555,7 +426,7 @@ static int parse_tests(mg_baseline *b, const cJSON *tests, char *err, size_t err
 static int parse_document(mg_baseline *b, const cJSON *root, char *err, size_t errlen) {
     if (!cJSON_IsObject(root)) {
         mg_set_err(err, errlen, "%s: the top level must be an object, not %s", b->path,
-                   json_type_name(root));
+                   mg_json_type_name(root));
         return -1;
     }
     const cJSON *schema = NULL, *tool = NULL, *tests = NULL, *item;
@@ -565,7 +436,7 @@ static int parse_document(mg_baseline *b, const cJSON *root, char *err, size_t e
                              : strcmp(item->string, "tests") == 0        ? &tests
                                                                          : NULL;
         char key[256];
-        escape_key(item->string, key, sizeof key);
+        mg_json_escape_key(item->string, key, sizeof key);
         if (!slot) {
             mg_set_err(err, errlen,
                        "%s: unknown top-level key \"%s\" (expected schema_version, tool and "
@@ -585,12 +456,12 @@ static int parse_document(mg_baseline *b, const cJSON *root, char *err, size_t e
         return -1;
     }
     if (!cJSON_IsObject(tests)) return parse_tests(b, tests, err, errlen);
-    char shown[VALUE_SHOWN_MAX + 8];
+    char shown[MG_JSON_SHOWN_SIZE];
     if (!schema) {
         mg_set_err(err, errlen, "%s: missing \"schema_version\"", b->path);
         return -1;
     }
-    describe_value(schema, shown, sizeof shown);
+    mg_json_describe_value(schema, shown, sizeof shown);
     if (!cJSON_IsNumber(schema) || schema->valuedouble != floor(schema->valuedouble) ||
         schema->valuedouble < 1) {
         mg_set_err(err, errlen, "%s: schema_version: %s is not a version number (expected %d)",
@@ -609,7 +480,7 @@ static int parse_document(mg_baseline *b, const cJSON *root, char *err, size_t e
         return -1;
     }
     if (!cJSON_IsString(tool) || strcmp(tool->valuestring, "memgate") != 0) {
-        describe_value(tool, shown, sizeof shown);
+        mg_json_describe_value(tool, shown, sizeof shown);
         mg_set_err(err, errlen, "%s: tool: %s is not \"memgate\"", b->path, shown);
         return -1;
     }
@@ -623,28 +494,9 @@ int mg_baseline_load(const char *path, mg_baseline **out, char *err, size_t errl
         mg_set_err(err, errlen, "no baseline file given");
         return -1;
     }
-    size_t len = 0;
-    char *text = read_text(path, &len, err, errlen);
-    if (!text) return -1;
-    if (strlen(text) != len) {
-        mg_set_err(err, errlen, "%s: not a JSON file (it contains a NUL byte)", path);
-        free(text);
-        return -1;
-    }
-    if (strspn(text, " \t\r\n") == len) {
-        mg_set_err(err, errlen, "%s: the file is empty (expected a memgate baseline)", path);
-        free(text);
-        return -1;
-    }
-    /* len + 1 with require_null_terminated: nothing may follow the document. */
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1);
-    if (!root) {
-        json_syntax_error(path, text, len, end, err, errlen);
-        free(text);
-        return -1;
-    }
-    free(text);
+    cJSON *root = mg_json_load_file(path, "baseline", "a memgate baseline",
+                                    /* blame_strings */ false, err, errlen);
+    if (!root) return -1;
     mg_baseline *b = mg_xcalloc(1, sizeof *b);
     b->path = mg_xstrdup(path);
     int rc = parse_document(b, root, err, errlen);

@@ -11,7 +11,6 @@
 #include "budgets.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <fnmatch.h>
 #include <math.h>
 #include <stdbool.h>
@@ -19,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonutil.h"
 #include "util.h"
 
 enum { F_LEAK, F_GROWTH, F_PEAK, F_COUNT };
@@ -45,126 +45,6 @@ struct mg_budget_file {
     size_t nrules;
 };
 
-/* Longest value text shown in an error message before it is cut with "...". */
-#define VALUE_SHOWN_MAX 60
-
-/* Writes the JSON text of item into buf (cut to fit), for error messages. */
-static void describe_value(const cJSON *item, char *buf, size_t len) {
-    char *text = cJSON_PrintUnformatted(item);
-    if (!text) {
-        snprintf(buf, len, "(value)");
-        return;
-    }
-    if (strlen(text) > VALUE_SHOWN_MAX)
-        snprintf(buf, len, "%.*s...", VALUE_SHOWN_MAX, text);
-    else
-        snprintf(buf, len, "%s", text);
-    cJSON_free(text);
-}
-
-/* Copies s into buf with '"' and '\\' escaped, so key paths read like the JSON they
- * came from: tests["a\"b"]. Control characters are shown as '?'. */
-static void escape_key(const char *s, char *buf, size_t len) {
-    size_t o = 0;
-    for (; *s && o + 3 < len; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') buf[o++] = '\\';
-        buf[o++] = c < 0x20 ? '?' : (char)c;
-    }
-    buf[o] = '\0';
-}
-
-/* Converts a byte offset in text to a 1-based line and column. */
-static void offset_to_line_col(const char *text, size_t offset, unsigned *line, unsigned *col) {
-    unsigned l = 1, c = 1;
-    for (size_t i = 0; i < offset && text[i]; i++) {
-        if (text[i] == '\n') {
-            l++;
-            c = 1;
-        } else {
-            c++;
-        }
-    }
-    *line = l;
-    *col = c;
-}
-
-/* cJSON reports the offset just past the offending character when it expected an
- * object key (after '{' or ','), and the offending character itself elsewhere. Returns
- * the offset of the character to blame: one back when off follows a non-blank character
- * that itself follows '{' or ',' inside an object. The innermost open container is
- * found by a forward scan that skips string contents; nesting deeper than the scan
- * tracks is left unadjusted. */
-static size_t blame_offset(const char *text, size_t off) {
-    if (off < 2) return off;
-    char c = text[off - 1];
-    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') return off;
-    size_t i = off - 1;
-    while (i > 0 && strchr(" \t\r\n", text[i - 1])) i--;
-    if (i == 0 || (text[i - 1] != '{' && text[i - 1] != ',')) return off;
-
-    char stack[64];
-    size_t depth = 0;
-    bool in_string = false, escaped = false;
-    for (size_t k = 0; k < off - 1; k++) {
-        char ch = text[k];
-        if (in_string) {
-            if (escaped) escaped = false;
-            else if (ch == '\\') escaped = true;
-            else if (ch == '"') in_string = false;
-        } else if (ch == '"') {
-            in_string = true;
-        } else if (ch == '{' || ch == '[') {
-            if (depth == sizeof stack) return off;
-            stack[depth++] = ch;
-        } else if ((ch == '}' || ch == ']') && depth > 0) {
-            depth--;
-        }
-    }
-    return !in_string && depth > 0 && stack[depth - 1] == '{' ? off - 1 : off;
-}
-
-static const char *json_type_name(const cJSON *item) {
-    if (cJSON_IsObject(item)) return "an object";
-    if (cJSON_IsArray(item)) return "an array";
-    if (cJSON_IsString(item)) return "a string";
-    if (cJSON_IsNumber(item)) return "a number";
-    if (cJSON_IsBool(item)) return "a boolean";
-    if (cJSON_IsNull(item)) return "null";
-    return "an unknown value";
-}
-
-/* Reads the whole file into a NUL-terminated buffer. -1 with err on failure. */
-static char *read_file(const char *path, size_t *len, char *err, size_t errlen) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        mg_set_err(err, errlen, "%s: cannot open budgets file: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 4096, n = 0;
-    char *buf = mg_xcalloc(1, cap);
-    for (;;) {
-        if (n + 1 >= cap) {
-            cap *= 2;
-            buf = mg_xrealloc(buf, cap);
-        }
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-        if (got == 0) break;
-    }
-    int failed = ferror(f);
-    int saved = errno;
-    fclose(f);
-    if (failed) {
-        mg_set_err(err, errlen, "%s: cannot read budgets file: %s", path, strerror(saved));
-        free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
-
 /*
  * Parses one limit value at key path `where` (e.g. tests["a/b"].leak_bytes) into *out:
  * null or "unlimited" mean no limit; byte fields take a whole non-negative number or a
@@ -172,8 +52,8 @@ static char *read_file(const char *path, size_t *len, char *err, size_t errlen) 
  */
 static int parse_limit(const char *path, const char *where, int field, const cJSON *item,
                        int64_t *out, char *err, size_t errlen) {
-    char shown[VALUE_SHOWN_MAX + 8];
-    describe_value(item, shown, sizeof shown);
+    char shown[MG_JSON_SHOWN_SIZE];
+    mg_json_describe_value(item, shown, sizeof shown);
     const bool bytes = field != F_GROWTH;
 
     if (cJSON_IsNull(item)) {
@@ -227,8 +107,8 @@ static int parse_limits(const char *path, const char *where, const cJSON *obj,
                         file_limits *out, char *err, size_t errlen) {
     for (int f = 0; f < F_COUNT; f++) out->v[f] = MG_LIMIT_UNSET;
     if (!cJSON_IsObject(obj)) {
-        char shown[VALUE_SHOWN_MAX + 8];
-        describe_value(obj, shown, sizeof shown);
+        char shown[MG_JSON_SHOWN_SIZE];
+        mg_json_describe_value(obj, shown, sizeof shown);
         mg_set_err(err, errlen, "%s: %s: must be an object such as {\"leak_bytes\": 0}, not %s",
                    path, where, shown);
         return -1;
@@ -239,7 +119,7 @@ static int parse_limits(const char *path, const char *where, const cJSON *obj,
         for (int f = 0; f < F_COUNT; f++)
             if (strcmp(item->string, field_names[f]) == 0) field = f;
         char key[256];
-        escape_key(item->string, key, sizeof key);
+        mg_json_escape_key(item->string, key, sizeof key);
         if (field < 0) {
             mg_set_err(err, errlen,
                        "%s: %s: unknown key \"%s\" (expected leak_bytes, object_growth or "
@@ -270,7 +150,7 @@ static int parse_tests(mg_budget_file *bf, const cJSON *tests, char *err, size_t
     if (!cJSON_IsObject(tests)) {
         mg_set_err(err, errlen,
                    "%s: tests: must be an object mapping \"suite/test\" globs to limits, not %s",
-                   bf->path, json_type_name(tests));
+                   bf->path, mg_json_type_name(tests));
         return -1;
     }
     size_t n = (size_t)cJSON_GetArraySize(tests);
@@ -278,7 +158,7 @@ static int parse_tests(mg_budget_file *bf, const cJSON *tests, char *err, size_t
     const cJSON *entry;
     cJSON_ArrayForEach(entry, tests) {
         char key[256];
-        escape_key(entry->string, key, sizeof key);
+        mg_json_escape_key(entry->string, key, sizeof key);
         char where[300];
         snprintf(where, sizeof where, "tests[\"%s\"]", key);
         if (!key_can_match(entry->string)) {
@@ -308,14 +188,14 @@ static int parse_document(mg_budget_file *bf, const cJSON *root, char *err, size
         mg_set_err(err, errlen,
                    "%s: the top level must be an object with \"defaults\" and/or \"tests\", "
                    "not %s",
-                   bf->path, json_type_name(root));
+                   bf->path, mg_json_type_name(root));
         return -1;
     }
     bool seen_defaults = false, seen_tests = false;
     const cJSON *item;
     cJSON_ArrayForEach(item, root) {
         char key[256];
-        escape_key(item->string, key, sizeof key);
+        mg_json_escape_key(item->string, key, sizeof key);
         if (strcmp(item->string, "defaults") == 0) {
             if (seen_defaults) {
                 mg_set_err(err, errlen, "%s: defaults: given twice", bf->path);
@@ -335,7 +215,7 @@ static int parse_document(mg_budget_file *bf, const cJSON *root, char *err, size
             /* Documentation keys: allowed so files can be self-describing. */
             if (!cJSON_IsString(item)) {
                 mg_set_err(err, errlen, "%s: %s: must be a string, not %s", bf->path, key,
-                           json_type_name(item));
+                           mg_json_type_name(item));
                 return -1;
             }
         } else {
@@ -355,43 +235,9 @@ int mg_budgets_load(const char *path, mg_budget_file **out, char *err, size_t er
         mg_set_err(err, errlen, "no budgets file given");
         return -1;
     }
-    size_t len = 0;
-    char *text = read_file(path, &len, err, errlen);
-    if (!text) return -1;
-    if (strlen(text) != len) {
-        mg_set_err(err, errlen, "%s: not a JSON file (it contains a NUL byte)", path);
-        free(text);
-        return -1;
-    }
-
-    /* Passing len + 1 (the terminating NUL included) with require_null_terminated makes
-     * cJSON refuse anything after the document, e.g. a second object. */
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1);
-    if (!root) {
-        size_t off = end && end >= text && end <= text + len ? (size_t)(end - text) : 0;
-        off = blame_offset(text, off);
-        unsigned line, col;
-        offset_to_line_col(text, off, &line, &col);
-        if (len == 0 || strspn(text, " \t\r\n") == len)
-            mg_set_err(err, errlen, "%s: the file is empty (expected a JSON object)", path);
-        else if (off >= len)
-            mg_set_err(err, errlen, "%s:%u:%u: invalid JSON: the document ends too early",
-                       path, line, col);
-        else {
-            size_t near = strcspn(text + off, "\r\n");
-            if (near > 20) near = 20;
-            /* cJSON stops just inside a string it cannot parse: blame the string. */
-            bool in_str = off > 0 && text[off - 1] == '"';
-            if (in_str) offset_to_line_col(text, off - 1, &line, &col);
-            mg_set_err(err, errlen, "%s:%u:%u: invalid JSON%s near \"%.*s\"", path, line, col,
-                       in_str ? " string (unterminated, or a bad escape)" : "", (int)near,
-                       text + off);
-        }
-        free(text);
-        return -1;
-    }
-    free(text);
+    cJSON *root = mg_json_load_file(path, "budgets file", "a JSON object",
+                                    /* blame_strings */ true, err, errlen);
+    if (!root) return -1;
 
     mg_budget_file *bf = mg_xcalloc(1, sizeof *bf);
     bf->path = mg_xstrdup(path);

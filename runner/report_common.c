@@ -1,4 +1,4 @@
-/* Text and file helpers shared by the console, JUnit and JSON reporters. */
+/* Text and file helpers shared by the reporters (contract in report_common.h). */
 #include "report_common.h"
 
 #include <errno.h>
@@ -78,6 +78,18 @@ char *mg_utf8_fix(const char *s) {
     }
     *o = '\0';
     return fixed;
+}
+
+const char *mg_report_status_label(mg_status st) {
+    switch (st) {
+    case MG_ST_PASS: return "PASS";
+    case MG_ST_FAIL: return "FAIL";
+    case MG_ST_CRASH: return "CRASH";
+    case MG_ST_TIMEOUT: return "TIMEOUT";
+    case MG_ST_ERROR: return "ERROR";
+    case MG_ST_SKIP: return "SKIP";
+    }
+    return "?";
 }
 
 const char *mg_report_signal_name(int sig) {

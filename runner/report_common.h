@@ -1,7 +1,7 @@
 /*
- * Pieces shared by the three reporters (report_console.c, report_junit.c,
- * report_json.c): the human-readable text about one test, UTF-8 checking, signal
- * names and the atomic file write. Internal to the runner, never installed.
+ * Pieces shared by the reporters (report_console.c, report_junit.c, report_json.c,
+ * report_html.c): the human-readable text about one test, UTF-8 checking, status and
+ * signal names and the atomic file write. Internal to the runner, never installed.
  *
  * The text functions write raw model strings (names, symbols, captured output) as
  * they are; each reporter cleans the finished text for its medium (terminal, XML).
@@ -26,6 +26,10 @@ size_t mg_utf8_seq(const unsigned char *s, unsigned *cp);
 /* A heap copy of s in which every invalid UTF-8 byte is replaced by U+FFFD, or NULL
  * when s is NULL or already valid (then use s itself). */
 char *mg_utf8_fix(const char *s);
+
+/* "PASS", "FAIL", "CRASH", "TIMEOUT", "ERROR" or "SKIP": the status as the console and
+ * HTML reports show it; "?" for a value outside the enum. */
+const char *mg_report_status_label(mg_status st);
 
 /* "SIGSEGV" for 11 and so on; NULL for a number this table does not know. */
 const char *mg_report_signal_name(int sig);

@@ -16,18 +16,6 @@
 /* Removed baseline keys listed on the summary's baseline line. */
 #define MAX_REMOVED_SHOWN 10
 
-static const char *status_label(mg_status st) {
-    switch (st) {
-    case MG_ST_PASS: return "PASS";
-    case MG_ST_FAIL: return "FAIL";
-    case MG_ST_CRASH: return "CRASH";
-    case MG_ST_TIMEOUT: return "TIMEOUT";
-    case MG_ST_ERROR: return "ERROR";
-    case MG_ST_SKIP: return "SKIP";
-    }
-    return "?";
-}
-
 static const char *status_color(mg_status st) {
     switch (st) {
     case MG_ST_PASS: return "\033[32m";
@@ -43,7 +31,7 @@ static const char *status_color(mg_status st) {
 /* The status word padded to a fixed width, coloured when asked (padding stays
  * outside the escape codes so columns line up either way). */
 static void put_status(FILE *out, mg_status st, bool color) {
-    const char *label = status_label(st);
+    const char *label = mg_report_status_label(st);
     if (color)
         fprintf(out, "%s%s\033[0m", status_color(st), label);
     else

@@ -20,6 +20,7 @@
 #include <memgate/version.h>
 
 #include "html_template.h"
+#include "jsonutil.h"
 #include "report.h"
 #include "report_common.h"
 #include "util.h"
@@ -129,18 +130,6 @@ static void put_json_blob(FILE *out, const char *json) {
 }
 
 /* ---- figures ------------------------------------------------------------------- */
-
-static const char *status_label(mg_status st) {
-    switch (st) {
-    case MG_ST_PASS: return "PASS";
-    case MG_ST_FAIL: return "FAIL";
-    case MG_ST_CRASH: return "CRASH";
-    case MG_ST_TIMEOUT: return "TIMEOUT";
-    case MG_ST_ERROR: return "ERROR";
-    case MG_ST_SKIP: return "SKIP";
-    }
-    return "?";
-}
 
 /* Sort key of the status column: the worst outcomes first. */
 static int status_rank(mg_status st) {
@@ -406,7 +395,8 @@ static void put_name(FILE *out, const mg_test_result *t) {
 }
 
 static void put_badge(FILE *out, mg_status st) {
-    fprintf(out, "<span class=\"badge st-%s\">%s</span>", mg_status_name(st), status_label(st));
+    fprintf(out, "<span class=\"badge st-%s\">%s</span>", mg_status_name(st),
+            mg_report_status_label(st));
 }
 
 /* A "measured / budget" cell; its data-v (the measured figure) is the sort key. */
@@ -698,39 +688,22 @@ static void put_sections(FILE *out, const mg_run *run) {
 
 /* ---- data for the script ------------------------------------------------------- */
 
-/* cJSON signals out-of-memory with NULL; one flag records whether the tree is whole. */
-typedef struct jb {
-    bool failed;
-} jb;
-
-static cJSON *jadd(jb *w, cJSON *obj, const char *key, cJSON *item) {
-    if (!item) {
-        w->failed = true;
-        return NULL;
-    }
-    if (obj && !(key ? cJSON_AddItemToObject(obj, key, item) : cJSON_AddItemToArray(obj, item))) {
-        cJSON_Delete(item);
-        w->failed = true;
-        return NULL;
-    }
-    return item;
-}
-
 /* A string member; invalid UTF-8 mended (JSON text must be UTF-8), NULL as "". */
-static void jstr(jb *w, cJSON *obj, const char *key, const char *s) {
+static void jstr(mg_json_builder *w, cJSON *obj, const char *key, const char *s) {
     char *fixed = mg_utf8_fix(s);
-    jadd(w, obj, key, cJSON_CreateString(fixed ? fixed : s ? s : ""));
+    mg_json_add(w, obj, key, cJSON_CreateString(fixed ? fixed : s ? s : ""));
     free(fixed);
 }
 
-static void jnum_or_null(jb *w, cJSON *obj, const char *key, bool present, int64_t v) {
-    jadd(w, obj, key, present ? cJSON_CreateNumber((double)v) : cJSON_CreateNull());
+static void jnum_or_null(mg_json_builder *w, cJSON *obj, const char *key, bool present,
+                         int64_t v) {
+    mg_json_add(w, obj, key, present ? cJSON_CreateNumber((double)v) : cJSON_CreateNull());
 }
 
 /* What the charts need per test: each budgeted metric's figure, budget (null when
  * unlimited) and baseline (null when none), plus the texts the table shows. */
-static void put_test_data(jb *w, cJSON *arr, const mg_test_result *t) {
-    cJSON *o = jadd(w, arr, NULL, cJSON_CreateObject());
+static void put_test_data(mg_json_builder *w, cJSON *arr, const mg_test_result *t) {
+    cJSON *o = mg_json_add(w, arr, NULL, cJSON_CreateObject());
     if (!o) return;
     char *name = mg_xasprintf("%s/%s", t->suite ? t->suite : "", t->name ? t->name : "");
     jstr(w, o, "name", name);
@@ -738,25 +711,25 @@ static void put_test_data(jb *w, cJSON *arr, const mg_test_result *t) {
     jstr(w, o, "binary", t->binary);
     jstr(w, o, "status", mg_status_name(t->status));
     if (!has_figures(t)) {
-        jadd(w, o, "metrics", cJSON_CreateNull());
+        mg_json_add(w, o, "metrics", cJSON_CreateNull());
         return;
     }
-    cJSON *ms = jadd(w, o, "metrics", cJSON_CreateArray());
+    cJSON *ms = mg_json_add(w, o, "metrics", cJSON_CreateArray());
     metric m[4];
     metrics_of(t, m);
     bool base = has_base_figures(t);
     for (size_t i = 0; ms && i < 3; i++) {
-        cJSON *mo = jadd(w, ms, NULL, cJSON_CreateObject());
+        cJSON *mo = mg_json_add(w, ms, NULL, cJSON_CreateObject());
         if (!mo) return;
         char a[48], b[48], c[48], label[160];
         format_pair(m[i].value, m[i].limit->value, m[i].bytes, a, b, sizeof a);
         jstr(w, mo, "key", m[i].key);
         jstr(w, mo, "label", m[i].label);
-        jadd(w, mo, "value", cJSON_CreateNumber((double)m[i].value));
+        mg_json_add(w, mo, "value", cJSON_CreateNumber((double)m[i].value));
         jnum_or_null(w, mo, "budget", m[i].limit->value >= 0, m[i].limit->value);
         jnum_or_null(w, mo, "baseline", base, m[i].base);
-        jadd(w, mo, "broken", cJSON_CreateBool(m[i].broken));
-        jadd(w, mo, "regressed", cJSON_CreateBool(m[i].regressed));
+        mg_json_add(w, mo, "broken", cJSON_CreateBool(m[i].broken));
+        mg_json_add(w, mo, "regressed", cJSON_CreateBool(m[i].regressed));
         if (m[i].limit->value < 0)
             snprintf(label, sizeof label, "%s, budget unlimited%s", a,
                      m[i].regressed ? ", regressed" : "");
@@ -769,18 +742,18 @@ static void put_test_data(jb *w, cJSON *arr, const mg_test_result *t) {
             format_figure(m[i].base, m[i].bytes, c, sizeof c);
             jstr(w, mo, "baselineText", c);
         } else {
-            jadd(w, mo, "baselineText", cJSON_CreateNull());
+            mg_json_add(w, mo, "baselineText", cJSON_CreateNull());
         }
     }
 }
 
 /* The JSON blob, or NULL when out of memory. Free with cJSON_free. */
 static char *data_json(const mg_run *run) {
-    jb w = {false};
+    mg_json_builder w = {false};
     cJSON *doc = cJSON_CreateObject();
     if (!doc) return NULL;
     jstr(&w, doc, "version", MEMGATE_VERSION_STRING);
-    cJSON *tests = jadd(&w, doc, "tests", cJSON_CreateArray());
+    cJSON *tests = mg_json_add(&w, doc, "tests", cJSON_CreateArray());
     for (size_t i = 0; tests && i < run->ntests; i++) put_test_data(&w, tests, &run->tests[i]);
     char *text = w.failed ? NULL : cJSON_PrintUnformatted(doc);
     cJSON_Delete(doc);

@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 #include <memgate/version.h>
 
+#include "jsonutil.h"
 #include "report.h"
 #include "report_common.h"
 #include "util.h"
@@ -22,70 +23,52 @@
 
 /* ---- writing ------------------------------------------------------------------- */
 
-/* Builder state: cJSON reports out-of-memory by returning NULL, so every add goes
- * through these helpers and one flag says whether the tree is complete. */
-typedef struct jw {
-    bool failed;
-} jw;
-
-static cJSON *add(jw *w, cJSON *obj, const char *key, cJSON *item) {
-    if (!item) {
-        w->failed = true;
-        return NULL;
-    }
-    if (obj && !(key ? cJSON_AddItemToObject(obj, key, item) : cJSON_AddItemToArray(obj, item))) {
-        cJSON_Delete(item);
-        w->failed = true;
-        return NULL;
-    }
-    return item;
-}
-
 /* A string, null for NULL; invalid UTF-8 is mended because JSON text must be UTF-8. */
-static void put_str(jw *w, cJSON *obj, const char *key, const char *s) {
+static void put_str(mg_json_builder *w, cJSON *obj, const char *key, const char *s) {
     if (!s) {
-        add(w, obj, key, cJSON_CreateNull());
+        mg_json_add(w, obj, key, cJSON_CreateNull());
         return;
     }
     char *fixed = mg_utf8_fix(s);
-    add(w, obj, key, cJSON_CreateString(fixed ? fixed : s));
+    mg_json_add(w, obj, key, cJSON_CreateString(fixed ? fixed : s));
     free(fixed);
 }
 
-static void put_num(jw *w, cJSON *obj, const char *key, double v) {
-    add(w, obj, key, cJSON_CreateNumber(isfinite(v) ? v : 0));
+static void put_num(mg_json_builder *w, cJSON *obj, const char *key, double v) {
+    mg_json_add(w, obj, key, cJSON_CreateNumber(isfinite(v) ? v : 0));
 }
 
-static void put_bool(jw *w, cJSON *obj, const char *key, bool v) {
-    add(w, obj, key, cJSON_CreateBool(v));
+static void put_bool(mg_json_builder *w, cJSON *obj, const char *key, bool v) {
+    mg_json_add(w, obj, key, cJSON_CreateBool(v));
 }
 
-static void put_limit(jw *w, cJSON *budget, const char *key, const mg_limit *lim) {
-    cJSON *o = add(w, budget, key, cJSON_CreateObject());
+static void put_limit(mg_json_builder *w, cJSON *budget, const char *key, const mg_limit *lim) {
+    cJSON *o = mg_json_add(w, budget, key, cJSON_CreateObject());
     if (!o) return;
     if (lim->value < 0)
-        add(w, o, "value", cJSON_CreateNull());
+        mg_json_add(w, o, "value", cJSON_CreateNull());
     else
         put_num(w, o, "value", (double)lim->value);
     put_str(w, o, "source", mg_source_name(lim->source));
     put_str(w, o, "origin", lim->origin);
 }
 
-static void put_entries(jw *w, cJSON *test, const char *key, const mg_entry *e, size_t n) {
-    cJSON *arr = add(w, test, key, cJSON_CreateArray());
+static void put_entries(mg_json_builder *w, cJSON *test, const char *key, const mg_entry *e,
+                        size_t n) {
+    cJSON *arr = mg_json_add(w, test, key, cJSON_CreateArray());
     if (!arr) return;
     for (size_t i = 0; i < n; i++) {
-        cJSON *o = add(w, arr, NULL, cJSON_CreateObject());
+        cJSON *o = mg_json_add(w, arr, NULL, cJSON_CreateObject());
         if (!o) return;
         put_num(w, o, "size", (double)e[i].size);
         put_num(w, o, "size_diff", (double)e[i].size_diff);
         put_num(w, o, "count", (double)e[i].count);
         put_num(w, o, "count_diff", (double)e[i].count_diff);
-        cJSON *tb = add(w, o, "traceback", cJSON_CreateArray());
+        cJSON *tb = mg_json_add(w, o, "traceback", cJSON_CreateArray());
         if (!tb) return;
         for (size_t k = 0; k < e[i].nframes; k++) {
             const mg_frame *f = &e[i].frames[k];
-            cJSON *fo = add(w, tb, NULL, cJSON_CreateObject());
+            cJSON *fo = mg_json_add(w, tb, NULL, cJSON_CreateObject());
             if (!fo) return;
             char addr[24];
             snprintf(addr, sizeof addr, "0x%" PRIx64, f->address);
@@ -119,22 +102,23 @@ static const char *baseline_state_name(mg_baseline_state st) {
 }
 
 /* A baseline figure: null for a new test, which has none. */
-static void put_base_figure(jw *w, cJSON *obj, const char *key, bool known, double v) {
+static void put_base_figure(mg_json_builder *w, cJSON *obj, const char *key, bool known,
+                            double v) {
     if (known)
         put_num(w, obj, key, v);
     else
-        add(w, obj, key, cJSON_CreateNull());
+        mg_json_add(w, obj, key, cJSON_CreateNull());
 }
 
 /* "baseline": null when no baseline applies to the test, else its state, the
  * baseline's figures and the names of the figures that regressed. */
-static void put_baseline(jw *w, cJSON *test, const mg_baseline_cmp *b) {
+static void put_baseline(mg_json_builder *w, cJSON *test, const mg_baseline_cmp *b) {
     const char *state = baseline_state_name(b->state);
     if (!state) {
-        add(w, test, "baseline", cJSON_CreateNull());
+        mg_json_add(w, test, "baseline", cJSON_CreateNull());
         return;
     }
-    cJSON *o = add(w, test, "baseline", cJSON_CreateObject());
+    cJSON *o = mg_json_add(w, test, "baseline", cJSON_CreateObject());
     if (!o) return;
     bool known = b->state != MG_BASE_NEW;
     put_str(w, o, "state", state);
@@ -142,13 +126,13 @@ static void put_baseline(jw *w, cJSON *test, const mg_baseline_cmp *b) {
     put_base_figure(w, o, "object_growth", known, (double)b->object_growth);
     put_base_figure(w, o, "peak_bytes", known, (double)b->peak_bytes);
     put_base_figure(w, o, "allocations", known, (double)b->allocations);
-    cJSON *regs = add(w, o, "regressions", cJSON_CreateArray());
+    cJSON *regs = mg_json_add(w, o, "regressions", cJSON_CreateArray());
     for (size_t i = 0; regs && i < N_FIGURE_NAMES; i++)
         if (b->regressions & figure_names[i].bit) put_str(w, regs, NULL, figure_names[i].name);
 }
 
-static void put_test(jw *w, cJSON *tests, const mg_test_result *t) {
-    cJSON *o = add(w, tests, NULL, cJSON_CreateObject());
+static void put_test(mg_json_builder *w, cJSON *tests, const mg_test_result *t) {
+    cJSON *o = mg_json_add(w, tests, NULL, cJSON_CreateObject());
     if (!o) return;
     put_str(w, o, "suite", t->suite);
     put_str(w, o, "name", t->name);
@@ -158,13 +142,13 @@ static void put_test(jw *w, cJSON *tests, const mg_test_result *t) {
     put_num(w, o, "object_growth", (double)t->object_growth);
     put_num(w, o, "peak_bytes", (double)t->peak_bytes);
     put_num(w, o, "allocations", (double)t->allocations);
-    cJSON *budget = add(w, o, "budget", cJSON_CreateObject());
+    cJSON *budget = mg_json_add(w, o, "budget", cJSON_CreateObject());
     if (budget) {
         put_limit(w, budget, "leak_bytes", &t->budget.leak_bytes);
         put_limit(w, budget, "object_growth", &t->budget.object_growth);
         put_limit(w, budget, "peak_bytes", &t->budget.peak_bytes);
     }
-    cJSON *viol = add(w, o, "violations", cJSON_CreateArray());
+    cJSON *viol = mg_json_add(w, o, "violations", cJSON_CreateArray());
     if (viol) {
         if (t->violations & MG_VIOL_LEAK) put_str(w, viol, NULL, "leak_bytes");
         if (t->violations & MG_VIOL_GROWTH) put_str(w, viol, NULL, "object_growth");
@@ -173,9 +157,9 @@ static void put_test(jw *w, cJSON *tests, const mg_test_result *t) {
     put_baseline(w, o, &t->baseline);
     put_entries(w, o, "diffs", t->diffs, t->ndiffs);
     put_entries(w, o, "peak_diffs", t->peak_diffs, t->npeak_diffs);
-    cJSON *fails = add(w, o, "failures", cJSON_CreateArray());
+    cJSON *fails = mg_json_add(w, o, "failures", cJSON_CreateArray());
     for (size_t i = 0; fails && i < t->nfailures; i++) {
-        cJSON *f = add(w, fails, NULL, cJSON_CreateObject());
+        cJSON *f = mg_json_add(w, fails, NULL, cJSON_CreateObject());
         if (!f) break;
         put_str(w, f, "file", t->failures[i].file);
         put_num(w, f, "line", t->failures[i].line);
@@ -183,13 +167,13 @@ static void put_test(jw *w, cJSON *tests, const mg_test_result *t) {
     }
     put_str(w, o, "message", t->message);
     if (t->signal) {
-        cJSON *sig = add(w, o, "signal", cJSON_CreateObject());
+        cJSON *sig = mg_json_add(w, o, "signal", cJSON_CreateObject());
         if (sig) {
             put_str(w, sig, "name", mg_report_signal_name(t->signal));
             put_num(w, sig, "number", t->signal);
         }
     } else {
-        add(w, o, "signal", cJSON_CreateNull());
+        mg_json_add(w, o, "signal", cJSON_CreateNull());
     }
     put_num(w, o, "exit_code", t->exit_code);
     put_num(w, o, "duration_s", t->duration_s);
@@ -199,7 +183,7 @@ static void put_test(jw *w, cJSON *tests, const mg_test_result *t) {
 }
 
 int mg_report_json_write(const mg_run *run, const char *path, char *err, size_t errlen) {
-    jw w = {false};
+    mg_json_builder w = {false};
     cJSON *doc = cJSON_CreateObject();
     if (!doc) {
         mg_set_err(err, errlen, "cannot write JSON report '%s': out of memory", path);
@@ -213,7 +197,7 @@ int mg_report_json_write(const mg_run *run, const char *path, char *err, size_t 
     put_num(&w, doc, "duration_s", run->duration_s);
     mg_tally n;
     mg_run_tally(run, &n);
-    cJSON *sum = add(&w, doc, "summary", cJSON_CreateObject());
+    cJSON *sum = mg_json_add(&w, doc, "summary", cJSON_CreateObject());
     if (sum) {
         put_num(&w, sum, "total", (double)n.total);
         put_num(&w, sum, "pass", (double)n.pass);
@@ -224,18 +208,18 @@ int mg_report_json_write(const mg_run *run, const char *path, char *err, size_t 
         put_num(&w, sum, "skip", (double)n.skip);
     }
     if (run->baseline_path) {
-        cJSON *base = add(&w, doc, "baseline", cJSON_CreateObject());
+        cJSON *base = mg_json_add(&w, doc, "baseline", cJSON_CreateObject());
         if (base) {
             put_str(&w, base, "path", run->baseline_path);
-            cJSON *removed = add(&w, base, "removed", cJSON_CreateArray());
+            cJSON *removed = mg_json_add(&w, base, "removed", cJSON_CreateArray());
             for (size_t i = 0; removed && i < run->nbaseline_removed; i++)
                 put_str(&w, removed, NULL, run->baseline_removed[i]);
         }
     } else {
-        add(&w, doc, "baseline", cJSON_CreateNull());
+        mg_json_add(&w, doc, "baseline", cJSON_CreateNull());
     }
     put_str(&w, doc, "shard", run->shard);
-    cJSON *tests = add(&w, doc, "tests", cJSON_CreateArray());
+    cJSON *tests = mg_json_add(&w, doc, "tests", cJSON_CreateArray());
     for (size_t i = 0; tests && i < run->ntests; i++) put_test(&w, tests, &run->tests[i]);
 
     char *text = w.failed ? NULL : cJSON_Print(doc);
@@ -661,38 +645,18 @@ static int read_doc(jr *r, const cJSON *doc, mg_run *run) {
     return 0;
 }
 
-/* The whole file in a NUL-terminated heap buffer, or NULL with err set. */
-static char *slurp(const char *path, size_t *len, char *err, size_t errlen) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        mg_set_err(err, errlen, "cannot read JSON report '%s': %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 16, n = 0;
-    char *buf = mg_xrealloc(NULL, cap);
-    for (;;) {
-        if (cap - n < 2) buf = mg_xrealloc(buf, cap *= 2);
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-        if (got == 0) break;
-    }
-    int failed = ferror(f);
-    fclose(f);
-    if (failed) {
-        mg_set_err(err, errlen, "cannot read JSON report '%s': read error", path);
-        free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
-
 int mg_report_json_read(const char *path, mg_run *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     size_t len;
-    char *text = slurp(path, &len, err, errlen);
-    if (!text) return -1;
+    bool open_failed;
+    char *text = mg_read_file(path, &len, &open_failed);
+    if (!text) {
+        if (open_failed)
+            mg_set_err(err, errlen, "cannot read JSON report '%s': %s", path, strerror(errno));
+        else
+            mg_set_err(err, errlen, "cannot read JSON report '%s': read error", path);
+        return -1;
+    }
     if (memchr(text, '\0', len)) {
         mg_set_err(err, errlen, "%s: contains a NUL byte, not a JSON report", path);
         free(text);
@@ -704,15 +668,8 @@ int mg_report_json_read(const char *path, mg_run *out, char *err, size_t errlen)
     cJSON *doc = cJSON_ParseWithLengthOpts(text, len + 1, &end, true);
     if (!doc) {
         /* Say where the parser stopped, as a line and column people can look up. */
-        size_t line = 1, col = 1;
-        for (const char *p = text; end && p < end && p < text + len; p++) {
-            if (*p == '\n') {
-                line++;
-                col = 1;
-            } else {
-                col++;
-            }
-        }
+        size_t off = end && end > text ? (size_t)(end - text) : 0, line, col;
+        mg_json_line_col(text, off < len ? off : len, &line, &col);
         if (len == 0)
             mg_set_err(err, errlen, "%s: empty file, not a JSON report", path);
         else

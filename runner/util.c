@@ -1,7 +1,8 @@
 /* Small helpers shared by the runner: sizes, counts, allocation that cannot fail, error
- * strings. Nothing here runs inside the tested process. */
+ * strings, reading files. Nothing here runs inside the tested process. */
 #include "util.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,4 +200,29 @@ void mg_set_err(char *err, size_t errlen, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
+}
+
+char *mg_read_file(const char *path, size_t *len, bool *open_failed) {
+    FILE *f = fopen(path, "rb");
+    *open_failed = !f;
+    if (!f) return NULL;
+    size_t cap = 4096, n = 0;
+    char *buf = mg_xcalloc(1, cap);
+    for (;;) {
+        if (n + 1 >= cap) buf = mg_xrealloc(buf, cap *= 2);
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0) break;
+    }
+    /* errno of the failed read, before fclose and free can change it. */
+    int failed = ferror(f), saved = errno;
+    fclose(f);
+    if (failed) {
+        free(buf);
+        errno = saved;
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
 }

@@ -1,8 +1,9 @@
-/* Small helpers shared by the runner: sizes, strings, errors. */
+/* Small helpers shared by the runner: sizes, strings, errors, reading files. */
 #ifndef MEMGATE_RUNNER_UTIL_H
 #define MEMGATE_RUNNER_UTIL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,5 +28,11 @@ char *mg_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Writes an error message into err (may be NULL) */
 void mg_set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Reads the whole file at path into a NUL-terminated heap string (the caller frees it)
+ * and stores its length in *len, which is larger than strlen when the file holds a NUL
+ * byte. NULL on failure with errno set, and *open_failed true when the file could not
+ * be opened, false when it could not be read. */
+char *mg_read_file(const char *path, size_t *len, bool *open_failed);
 
 #endif

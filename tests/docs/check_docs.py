@@ -25,31 +25,12 @@ import shutil
 import subprocess
 import sys
 
+# Shared helpers (tests/pylib.py), imported from the directory above this script's.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+from pylib import Checks, read  # noqa: E402
+
 LONG_OPT_RE = re.compile(r"(?<![\w-])(--[a-z][a-z0-9]*(?:-[a-z0-9]+)*)")
 SHORT_OPT_RE = re.compile(r"(?<![\w-])(-[a-zA-Z])(?=[,\s])")
-
-
-class Checks:
-    def __init__(self):
-        self.count = 0
-        self.failed = []
-
-    def ok(self, cond, what):
-        self.count += 1
-        if not cond:
-            self.failed.append(what)
-        return bool(cond)
-
-    def finish(self):
-        for f in self.failed:
-            print("FAIL:", f)
-        print(f"{self.count - len(self.failed)} of {self.count} checks passed")
-        return 1 if self.failed else 0
-
-
-def read(path):
-    with open(path, encoding="utf-8") as f:
-        return f.read()
 
 
 def c_function_body(src, name):

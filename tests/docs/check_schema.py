@@ -39,29 +39,9 @@ except ImportError:
           "python3-jsonschema)")
     sys.exit(1)
 
-
-class Checks:
-    def __init__(self):
-        self.count = 0
-        self.failed = []
-
-    def ok(self, cond, what):
-        self.count += 1
-        if not cond:
-            self.failed.append(what)
-        return bool(cond)
-
-    def finish(self, work):
-        for f in self.failed:
-            print("FAIL:", f)
-        print(f"{self.count - len(self.failed)} of {self.count} checks passed "
-              f"(reports kept in {work})")
-        return 1 if self.failed else 0
-
-
-def read(path):
-    with open(path, encoding="utf-8") as f:
-        return f.read()
+# Shared helpers (tests/pylib.py), imported from the directory above this script's.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+from pylib import Checks, read  # noqa: E402
 
 
 def schema_property_names(node, out):
@@ -331,7 +311,7 @@ def main():
     reports, has = produce_reports(args, c, args.work)
     docs = check_reports(schema, reports, has, c)
     check_rejects(schema, docs, c)
-    return c.finish(args.work)
+    return c.finish(f" (reports kept in {args.work})")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,10 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 
+# Shared helpers (tests/pylib.py), imported from the directory above this script's.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+import pylib  # noqa: E402
+
 FIXTURES = ["leaky", "clean", "faults", "multi", "annotated", "annotated_disabled", "nocunit"]
 STATUSES = {"pass", "fail", "crash", "timeout", "error", "skip"}
 LIMITS = ("leak_bytes", "object_growth", "peak_bytes")
@@ -37,18 +41,8 @@ FAULTS_TIMEOUT = "2"
 SITE_RE = re.compile(r"/\* @site ([a-z_0-9]+) \*/")
 
 
-class Checks:
-    """Collects check results; finish() prints the failures and gives the exit status."""
-
-    def __init__(self):
-        self.count = 0
-        self.failed = []
-
-    def ok(self, cond, what):
-        self.count += 1
-        if not cond:
-            self.failed.append(what)
-        return bool(cond)
+class Checks(pylib.Checks):
+    """pylib.Checks with comparisons that say what they got, and e2e's own summary."""
 
     def eq(self, actual, expected, what):
         return self.ok(actual == expected, f"{what}: got {actual!r}, expected {expected!r}")

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../unit/mgtest_util.h"
 #include "model.h"
 #include "util.h"
 
@@ -38,60 +39,7 @@
 #define HFX_ODD_NAME "odd \"q\" & 'a' \xE2\x80\xA8 line \xFF\xFE bytes \x1B[31m"
 #define HFX_BASELINE "ci/memgate-baseline.json"
 
-static inline void hfx_frame(mg_frame *f, const char *fn, const char *file, unsigned line,
-                             const char *module, uint64_t addr) {
-    f->function = mg_xstrdup(fn);
-    f->file = mg_xstrdup(file);
-    f->line = line;
-    f->module = mg_xstrdup(module);
-    f->address = addr;
-}
-
 static inline mg_entry *hfx_entries(size_t n) { return mg_xcalloc(n, sizeof(mg_entry)); }
-
-static inline void hfx_entry(mg_entry *e, int64_t size, int64_t size_diff, int64_t count,
-                             int64_t count_diff, size_t nframes) {
-    e->size = size;
-    e->size_diff = size_diff;
-    e->count = count;
-    e->count_diff = count_diff;
-    e->nframes = nframes;
-    e->frames = mg_xcalloc(nframes ? nframes : 1, sizeof *e->frames);
-}
-
-static inline void hfx_limit(mg_limit *l, int64_t value, mg_limit_source src,
-                             const char *origin) {
-    free(l->origin);
-    l->value = value;
-    l->source = src;
-    l->origin = mg_xstrdup(origin);
-}
-
-static inline void hfx_base(mg_test_result *t, mg_baseline_state st, int64_t leak,
-                            int64_t growth, int64_t peak, uint64_t allocs, unsigned regressions) {
-    t->baseline.state = st;
-    t->baseline.leaked_bytes = leak;
-    t->baseline.object_growth = growth;
-    t->baseline.peak_bytes = peak;
-    t->baseline.allocations = allocs;
-    t->baseline.regressions = regressions;
-}
-
-static inline mg_test_result *hfx_test(mg_run *run, const char *binary, const char *suite,
-                                       const char *name, mg_status st, double duration) {
-    run->tests = mg_xrealloc(run->tests, (run->ntests + 1) * sizeof *run->tests);
-    mg_test_result *t = &run->tests[run->ntests++];
-    memset(t, 0, sizeof *t);
-    t->binary = mg_xstrdup(binary);
-    t->suite = mg_xstrdup(suite);
-    t->name = mg_xstrdup(name);
-    t->status = st;
-    t->duration_s = duration;
-    hfx_limit(&t->budget.leak_bytes, 0, MG_SRC_BUILTIN, NULL);
-    hfx_limit(&t->budget.object_growth, 0, MG_SRC_BUILTIN, NULL);
-    hfx_limit(&t->budget.peak_bytes, MG_UNLIMITED, MG_SRC_BUILTIN, NULL);
-    return t;
-}
 
 /* Fills run (zeroed here) with the fixture. Free with mg_run_free_contents. */
 static inline void hfx_make_run(mg_run *run) {
@@ -107,60 +55,60 @@ static inline void hfx_make_run(mg_run *run) {
     run->baseline_removed[0] = mg_xstrdup("test_cache:cache/retired");
     run->baseline_removed[1] = mg_xstrdup("test_parser:parser/<old>");
 
-    mg_test_result *t = hfx_test(run, cache, "core", "alloc_free", MG_ST_PASS, 0.012);
+    mg_test_result *t = mgt_test(run, cache, "core", "alloc_free", MG_ST_PASS, 0.012);
     t->peak_bytes = 12288;
     t->allocations = 4;
-    hfx_limit(&t->budget.peak_bytes, 64 * 1024, MG_SRC_FILE_DEFAULTS, "budgets.json: defaults");
-    hfx_base(t, MG_BASE_SAME, 0, 0, 12288, 4, 0);
+    mgt_limit(&t->budget.peak_bytes, 64 * 1024, MG_SRC_FILE_DEFAULTS, "budgets.json: defaults");
+    mgt_base(t, MG_BASE_SAME, 0, 0, 12288, 4, 0);
 
     /* Leak and growth over budget, with more frames than the page shows. */
-    t = hfx_test(run, cache, "cache", "grows", MG_ST_FAIL, 0.25);
+    t = mgt_test(run, cache, "cache", "grows", MG_ST_FAIL, 0.25);
     t->leaked_bytes = 4100;
     t->object_growth = 3;
     t->peak_bytes = 20000;
     t->allocations = 12;
-    hfx_limit(&t->budget.leak_bytes, 4096, MG_SRC_FILE_TEST, "budgets.json: tests[\"cache/*\"]");
+    mgt_limit(&t->budget.leak_bytes, 4096, MG_SRC_FILE_TEST, "budgets.json: tests[\"cache/*\"]");
     t->budget.object_growth.source = MG_SRC_CLI;
-    hfx_limit(&t->budget.peak_bytes, 1024 * 1024, MG_SRC_ANNOTATION, "test_cache.c:42");
+    mgt_limit(&t->budget.peak_bytes, 1024 * 1024, MG_SRC_ANNOTATION, "test_cache.c:42");
     t->violations = MG_VIOL_LEAK | MG_VIOL_GROWTH;
-    hfx_base(t, MG_BASE_SAME, 4100, 3, 19000, 12, 0);
+    mgt_base(t, MG_BASE_SAME, 4100, 3, 19000, 12, 0);
     t->ndiffs = 3;
     t->diffs = hfx_entries(3);
-    hfx_entry(&t->diffs[0], 4096, 4096, 1, 1, 20);
-    hfx_frame(&t->diffs[0].frames[0], "std::vector<int, std::allocator<int> >::_M_realloc_insert",
+    mgt_entry(&t->diffs[0], 4096, 4096, 1, 1, 20);
+    mgt_frame(&t->diffs[0].frames[0], "std::vector<int, std::allocator<int> >::_M_realloc_insert",
               "/usr/include/c++/12/bits/vector.tcc", 512, "/usr/lib/libstdc++.so.6",
               0x7f0012345678);
-    hfx_frame(&t->diffs[0].frames[1], "cache_put", "/src/cache.c", 88, cache, 0x401a2b);
+    mgt_frame(&t->diffs[0].frames[1], "cache_put", "/src/cache.c", 88, cache, 0x401a2b);
     for (unsigned k = 2; k < 20; k++) {
         char fn[32];
         snprintf(fn, sizeof fn, "level_%u", k);
-        hfx_frame(&t->diffs[0].frames[k], fn, "/src/deep/deep.c", 100 + k, cache, 0x402000 + k);
+        mgt_frame(&t->diffs[0].frames[k], fn, "/src/deep/deep.c", 100 + k, cache, 0x402000 + k);
     }
-    hfx_entry(&t->diffs[1], 64, 48, 3, 2, 2);
-    hfx_frame(&t->diffs[1].frames[0], "??", NULL, 0, "/lib/x86_64-linux-gnu/libfoo.so.1", 0x1234);
-    hfx_frame(&t->diffs[1].frames[1], "??", NULL, 0, NULL, 0xdeadbeef);
-    hfx_entry(&t->diffs[2], 0, -44, 0, -1, 1);
-    hfx_frame(&t->diffs[2].frames[0], "cache_evict", "/src/cache.c", 120, cache, 0x401c00);
+    mgt_entry(&t->diffs[1], 64, 48, 3, 2, 2);
+    mgt_frame(&t->diffs[1].frames[0], "??", NULL, 0, "/lib/x86_64-linux-gnu/libfoo.so.1", 0x1234);
+    mgt_frame(&t->diffs[1].frames[1], "??", NULL, 0, NULL, 0xdeadbeef);
+    mgt_entry(&t->diffs[2], 0, -44, 0, -1, 1);
+    mgt_frame(&t->diffs[2].frames[0], "cache_evict", "/src/cache.c", 120, cache, 0x401c00);
     t->traced = true;
     t->message = mg_xstrdup("leak and object growth over budget");
     t->output = mg_xstrdup("cache: warming up\ncache: 3 entries\n");
 
     /* Peak over budget and over the baseline, plus assertion failures. */
-    t = hfx_test(run, cache, "cache", "peaks", MG_ST_FAIL, 1.5);
+    t = mgt_test(run, cache, "cache", "peaks", MG_ST_FAIL, 1.5);
     t->peak_bytes = 40 * 1024 * 1024;
     t->allocations = 3;
-    hfx_limit(&t->budget.peak_bytes, 32 * 1024 * 1024, MG_SRC_FILE_DEFAULTS,
+    mgt_limit(&t->budget.peak_bytes, 32 * 1024 * 1024, MG_SRC_FILE_DEFAULTS,
               "budgets.json: defaults");
     t->violations = MG_VIOL_PEAK;
-    hfx_base(t, MG_BASE_REGRESSED, 0, 0, 30 * 1024 * 1024, 3, MG_VIOL_PEAK);
+    mgt_base(t, MG_BASE_REGRESSED, 0, 0, 30 * 1024 * 1024, 3, MG_VIOL_PEAK);
     t->npeak_diffs = 2;
     t->peak_diffs = hfx_entries(2);
-    hfx_entry(&t->peak_diffs[0], 33554432, 33554432, 1, 1, 2);
-    hfx_frame(&t->peak_diffs[0].frames[0], "big_buffer<char&>", "/src/a&b/buf.c", 7, cache,
+    mgt_entry(&t->peak_diffs[0], 33554432, 33554432, 1, 1, 2);
+    mgt_frame(&t->peak_diffs[0].frames[0], "big_buffer<char&>", "/src/a&b/buf.c", 7, cache,
               0x403000);
-    hfx_frame(&t->peak_diffs[0].frames[1], "test_peaks", "/src/test_cache.c", 55, cache, 0x403100);
-    hfx_entry(&t->peak_diffs[1], 8388608, 8388608, 2, 2, 1);
-    hfx_frame(&t->peak_diffs[1].frames[0], "scratch", "/src/test_cache.c", 56, cache, 0x403200);
+    mgt_frame(&t->peak_diffs[0].frames[1], "test_peaks", "/src/test_cache.c", 55, cache, 0x403100);
+    mgt_entry(&t->peak_diffs[1], 8388608, 8388608, 2, 2, 1);
+    mgt_frame(&t->peak_diffs[1].frames[0], "scratch", "/src/test_cache.c", 56, cache, 0x403200);
     t->nfailures = 2;
     t->failures = mg_xcalloc(2, sizeof *t->failures);
     t->failures[0].file = mg_xstrdup("/src/test_cache.c");
@@ -172,19 +120,19 @@ static inline void hfx_make_run(mg_run *run) {
 
     /* Hostile names: a pass and a fail, so they reach the table, the sections and the
      * data blob. */
-    t = hfx_test(run, cache, "xss", HFX_XSS_SCRIPT, MG_ST_PASS, 0.002);
+    t = mgt_test(run, cache, "xss", HFX_XSS_SCRIPT, MG_ST_PASS, 0.002);
     t->allocations = 1;
     t->peak_bytes = 32;
-    hfx_base(t, MG_BASE_NEW, 0, 0, 0, 0, 0);
-    t = hfx_test(run, cache, "xss", HFX_XSS_BREAKOUT, MG_ST_FAIL, 0.003);
+    mgt_base(t, MG_BASE_NEW, 0, 0, 0, 0, 0);
+    t = mgt_test(run, cache, "xss", HFX_XSS_BREAKOUT, MG_ST_FAIL, 0.003);
     t->leaked_bytes = 16;
     t->object_growth = 1;
     t->peak_bytes = 16;
     t->allocations = 1;
     t->violations = MG_VIOL_LEAK | MG_VIOL_GROWTH;
     t->message = mg_xstrdup(HFX_XSS_IMG);
-    hfx_base(t, MG_BASE_NEW, 0, 0, 0, 0, 0);
-    t = hfx_test(run, cache, HFX_XSS_IMG, HFX_ODD_NAME, MG_ST_FAIL, 0.004);
+    mgt_base(t, MG_BASE_NEW, 0, 0, 0, 0, 0);
+    t = mgt_test(run, cache, HFX_XSS_IMG, HFX_ODD_NAME, MG_ST_FAIL, 0.004);
     t->object_growth = 2;
     t->peak_bytes = 100;
     t->allocations = 2;
@@ -195,40 +143,40 @@ static inline void hfx_make_run(mg_run *run) {
     t->failures[0].line = 3;
     t->failures[0].condition = mg_xstrdup(HFX_XSS_SCRIPT);
     t->output = mg_xstrdup(HFX_XSS_BREAKOUT "\n");
-    hfx_base(t, MG_BASE_SAME, 0, 2, 100, 2, 0);
+    mgt_base(t, MG_BASE_SAME, 0, 2, 100, 2, 0);
 
     /* A crash with coloured, CRLF and invalid UTF-8 output. */
-    t = hfx_test(run, parser, "parser", "segv", MG_ST_CRASH, 0.03);
+    t = mgt_test(run, parser, "parser", "segv", MG_ST_CRASH, 0.03);
     t->signal = 11;
     t->allocations = 1;
     t->output = mg_xstrdup("parsing input.txt\r\n\x1B[31mfatal:\x1B[0m bad token \xFF at 3:7\n"
                            "Segmentation fault at <0x0>\n");
 
-    t = hfx_test(run, parser, "parser", "hangs", MG_ST_TIMEOUT, 10.0);
+    t = mgt_test(run, parser, "parser", "hangs", MG_ST_TIMEOUT, 10.0);
     t->message = mg_xstrdup("timed out after 10.0 s");
 
-    t = hfx_test(run, cache, "cache", "bad_exit", MG_ST_ERROR, 0.02);
+    t = mgt_test(run, cache, "cache", "bad_exit", MG_ST_ERROR, 0.02);
     t->exit_code = 3;
     t->message = mg_xstrdup("exited with code 3 outside a test");
     t->output = mg_xstrdup("fatal: cannot open db\n");
 
-    t = hfx_test(run, parser, "parser", "inactive", MG_ST_SKIP, 0);
+    t = mgt_test(run, parser, "parser", "inactive", MG_ST_SKIP, 0);
     t->message = mg_xstrdup("inactive test");
 
     /* Unlimited leak, a growth entry within budget, and a pass below its baseline. */
-    t = hfx_test(run, parser, "parser", "tokens", MG_ST_PASS, 0.125);
-    hfx_limit(&t->budget.leak_bytes, MG_UNLIMITED, MG_SRC_ANNOTATION, "test_parser.c:10");
-    hfx_limit(&t->budget.object_growth, 10, MG_SRC_ANNOTATION, "test_parser.c:10");
-    hfx_limit(&t->budget.peak_bytes, 512 * 1024, MG_SRC_CLI, NULL);
+    t = mgt_test(run, parser, "parser", "tokens", MG_ST_PASS, 0.125);
+    mgt_limit(&t->budget.leak_bytes, MG_UNLIMITED, MG_SRC_ANNOTATION, "test_parser.c:10");
+    mgt_limit(&t->budget.object_growth, 10, MG_SRC_ANNOTATION, "test_parser.c:10");
+    mgt_limit(&t->budget.peak_bytes, 512 * 1024, MG_SRC_CLI, NULL);
     t->leaked_bytes = 100;
     t->object_growth = 1;
     t->peak_bytes = 300 * 1024;
     t->allocations = 2;
-    hfx_base(t, MG_BASE_SAME, 100, 1, 350 * 1024, 3, 0);
+    mgt_base(t, MG_BASE_SAME, 100, 1, 350 * 1024, 3, 0);
     t->ndiffs = 1;
     t->diffs = hfx_entries(1);
-    hfx_entry(&t->diffs[0], 100, 100, 1, 1, 1);
-    hfx_frame(&t->diffs[0].frames[0], "intern", "/src/parser.c", 9, parser, 0x405000);
+    mgt_entry(&t->diffs[0], 100, 100, 1, 1, 1);
+    mgt_frame(&t->diffs[0].frames[0], "intern", "/src/parser.c", 9, parser, 0x405000);
 }
 
 #endif

@@ -79,17 +79,14 @@ static inline char *mgt_slurp(const char *path) {
     return buf;
 }
 
-/* Writes len bytes of data to path, replacing the file. 0, or -1 when it cannot be
- * opened, written or closed. */
-static inline int mgt_spit_n(const char *path, const char *data, size_t len) {
+/* Writes text to path, replacing the file. 0, or -1 when it cannot be opened, written
+ * or closed. */
+static inline int mgt_spit(const char *path, const char *text) {
     FILE *f = fopen(path, "wb");
     if (!f) return -1;
-    int rc = fwrite(data, 1, len, f) == len ? 0 : -1;
+    size_t len = strlen(text);
+    int rc = fwrite(text, 1, len, f) == len ? 0 : -1;
     return fclose(f) == 0 ? rc : -1;
-}
-
-static inline int mgt_spit(const char *path, const char *text) {
-    return mgt_spit_n(path, text, strlen(text));
 }
 
 /* How often needle occurs in hay, not overlapping. */

@@ -5,7 +5,6 @@
  * private mkdtemp directory.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,38 +13,15 @@
 
 #include "baseline.h"
 #include "mgtest.h"
+#include "mgtest_util.h"
 #include "util.h"
 
 /* ---- files ----------------------------------------------------------------------- */
 
-static char tmpdir[512];
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static void remove_tmpdir(void) {
-    if (tmpdir[0]) nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* A path inside this run's private temporary directory (made on first use). */
-static char *tmp_path(const char *name) {
-    if (!tmpdir[0]) {
-        const char *base = getenv("TMPDIR");
-        snprintf(tmpdir, sizeof tmpdir, "%s/mg-baseline-XXXXXX", base && *base ? base : "/tmp");
-        if (!mkdtemp(tmpdir)) {
-            perror("mkdtemp");
-            exit(2);
-        }
-        atexit(remove_tmpdir);
-    }
-    return mg_xasprintf("%s/%s", tmpdir, name);
-}
-
-/* Writes len bytes of text (strlen when len is 0) to tmpdir/name; returns the path. */
+/* Writes len bytes of text (strlen when len is 0) to the temporary file name; returns
+ * the path. */
 static char *spit_n(const char *name, const char *text, size_t len) {
-    char *path = tmp_path(name);
+    char *path = mgt_tmp_path(name);
     FILE *f = fopen(path, "wb");
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     if (!len) len = strlen(text);
@@ -56,39 +32,16 @@ static char *spit_n(const char *name, const char *text, size_t len) {
 
 static char *spit(const char *name, const char *text) { return spit_n(name, text, 0); }
 
-/* The whole file as a NUL-terminated string, or NULL. */
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = NULL;
-    size_t cap = 0, n = 0, got;
-    do {
-        if (cap - n < 4096) buf = mg_xrealloc(buf, cap = cap * 2 + 8192);
-        got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-    } while (got > 0);
-    fclose(f);
-    buf[n] = '\0';
-    return buf;
-}
-
 /* ---- runs ------------------------------------------------------------------------ */
 
 static mg_test_result *add_test(mg_run *run, const char *binary, const char *suite,
                                 const char *name, mg_status st, int64_t leak, int64_t growth,
                                 int64_t peak, uint64_t allocs) {
-    run->tests = mg_xrealloc(run->tests, (run->ntests + 1) * sizeof *run->tests);
-    mg_test_result *t = &run->tests[run->ntests++];
-    memset(t, 0, sizeof *t);
-    t->binary = mg_xstrdup(binary);
-    t->suite = mg_xstrdup(suite);
-    t->name = mg_xstrdup(name);
-    t->status = st;
+    mg_test_result *t = mgt_test(run, binary, suite, name, st, 0);
     t->leaked_bytes = leak;
     t->object_growth = growth;
     t->peak_bytes = peak;
     t->allocations = allocs;
-    t->budget.peak_bytes.value = MG_UNLIMITED;
     return t;
 }
 
@@ -234,7 +187,7 @@ static void load_bad(const char *text, size_t len, const char *want1, const char
 static void test_load_errors(void) {
     char err[512] = "";
     mg_baseline *b = NULL;
-    char *missing = tmp_path("no-such-baseline.json");
+    char *missing = mgt_tmp_path("no-such-baseline.json");
     CU_ASSERT_EQUAL(mg_baseline_load(missing, &b, err, sizeof err), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, missing));
     CU_ASSERT_PTR_NOT_NULL(strstr(err, strerror(ENOENT)));
@@ -555,12 +508,12 @@ static void test_compare_run(void) {
 /* ---- writing --------------------------------------------------------------------- */
 
 static char *write_text(const mg_run *run, const mg_baseline *old, bool ratchet) {
-    char *path = tmp_path("written.json");
+    char *path = mgt_tmp_path("written.json");
     char err[512] = "";
     int rc = mg_baseline_write(path, run, old, ratchet, err, sizeof err);
     if (rc) fprintf(stderr, "\nwrite: %s\n", err);
     CU_ASSERT_EQUAL(rc, 0);
-    char *text = slurp(path);
+    char *text = mgt_slurp(path);
     free(path);
     return text;
 }
@@ -600,7 +553,7 @@ static void test_write_format(void) {
     free(text);
 
     /* The odd key reads back as the same test. */
-    char *path = tmp_path("written.json");
+    char *path = mgt_tmp_path("written.json");
     mg_baseline *b = NULL;
     char err[512] = "";
     CU_ASSERT_EQUAL_FATAL(mg_baseline_load(path, &b, err, sizeof err), 0);
@@ -636,30 +589,26 @@ static void test_write_errors(void) {
     mg_run run = {0};
     add_test(&run, "bin", "s", "t", MG_ST_PASS, 0, 0, 0, 0);
     char err[512] = "";
-    char *nodir = tmp_path("no/such/dir/baseline.json");
+    char *nodir = mgt_tmp_path("no/such/dir/baseline.json");
     CU_ASSERT_EQUAL(mg_baseline_write(nodir, &run, NULL, false, err, sizeof err), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, nodir));
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "baseline"));
     free(nodir);
 
     /* Atomic: a failed rename leaves neither a temporary file nor a changed target. */
-    char *dir = tmp_path("is-a-dir");
+    char *dir = mgt_tmp_path("is-a-dir");
     CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0755), 0);
     CU_ASSERT_EQUAL(mg_baseline_write(dir, &run, NULL, false, err, sizeof err), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, dir));
-    char *cmd = mg_xasprintf("ls -a '%s' | grep -q '^is-a-dir\\.tmp\\.'", tmpdir);
-    CU_ASSERT_NOT_EQUAL(system(cmd), 0);
-    free(cmd);
+    CU_ASSERT_EQUAL(mgt_tmp_leftovers(mgt_tmpdir(), "is-a-dir"), 0);
     free(dir);
 
     /* A successful write replaces the old file and leaves no temporary file behind. */
     char *path = spit("replaced.json", "old contents");
     CU_ASSERT_EQUAL(mg_baseline_write(path, &run, NULL, false, err, sizeof err), 0);
-    char *text = slurp(path);
+    char *text = mgt_slurp(path);
     CU_ASSERT(text && strncmp(text, "{\n  \"schema_version\": 1,", 24) == 0);
-    cmd = mg_xasprintf("ls -a '%s' | grep -q '^replaced\\.json\\.tmp\\.'", tmpdir);
-    CU_ASSERT_NOT_EQUAL(system(cmd), 0);
-    free(cmd);
+    CU_ASSERT_EQUAL(mgt_tmp_leftovers(mgt_tmpdir(), "replaced.json"), 0);
     free(text);
     free(path);
     mg_run_free_contents(&run);
@@ -720,7 +669,7 @@ static void test_round_trip(void) {
     add_test(&run, "/b/t2", "parser", "na\xC3\xAFve \xE2\x9C\x93", MG_ST_PASS, 1, 1, 1, 1);
     add_test(&run, "/b/t2", "parser", "bad \xFF bytes", MG_ST_PASS, 2, 2, 2, 2);
     add_test(&run, "/b/t2", "parser", "segv", MG_ST_CRASH, 0, 0, 0, 0);
-    char *path = tmp_path("round.json");
+    char *path = mgt_tmp_path("round.json");
     char err[512] = "";
     CU_ASSERT_EQUAL_FATAL(mg_baseline_write(path, &run, NULL, false, err, sizeof err), 0);
     mg_baseline *b = NULL;
@@ -741,9 +690,9 @@ static void test_round_trip(void) {
     CU_ASSERT_EQUAL(run.tests[5].baseline.state, MG_BASE_NONE);
     CU_ASSERT_EQUAL(run.nbaseline_removed, 0);
 
-    char *again = tmp_path("round2.json");
+    char *again = mgt_tmp_path("round2.json");
     CU_ASSERT_EQUAL(mg_baseline_write(again, &run, b, true, err, sizeof err), 0);
-    char *t1 = slurp(path), *t2 = slurp(again);
+    char *t1 = mgt_slurp(path), *t2 = mgt_slurp(again);
     CU_ASSERT(t1 && t2 && strcmp(t1, t2) == 0);
 
     /* And the comparison does notice a change. */

@@ -8,34 +8,16 @@
 
 #include "budgets.h"
 #include "mgtest.h"
+#include "mgtest_util.h"
 #include "util.h"
 
-static char tmpdir[64];
-static char path_buf[256];
+static char path_buf[600];
 
-static void remove_tmpdir(void) {
-    if (!tmpdir[0]) return;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
-}
-
-static int make_tmpdir(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/mg-budgets-XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        tmpdir[0] = '\0';
-        return -1;
-    }
-    atexit(remove_tmpdir);
-    return 0;
-}
-
-/* Writes text (len bytes, or strlen when len is 0) to a new file in tmpdir and returns
- * its path (valid until the next call). */
+/* Writes text (len bytes, or strlen when len is 0) to a new file in the temporary
+ * directory and returns its path (valid until the next call). */
 static const char *write_file_n(const char *text, size_t len) {
     static unsigned counter;
-    snprintf(path_buf, sizeof path_buf, "%s/budgets%u.json", tmpdir, ++counter);
+    snprintf(path_buf, sizeof path_buf, "%s/budgets%u.json", mgt_tmpdir(), ++counter);
     FILE *f = fopen(path_buf, "wb");
     CU_ASSERT_FATAL(f != NULL);
     if (!len) len = strlen(text);
@@ -391,8 +373,7 @@ static void test_load_accepts(void) {
 /* ---- errors --------------------------------------------------------------------- */
 
 static void test_error_missing_file(void) {
-    char path[300];
-    snprintf(path, sizeof path, "%s/does-not-exist.json", tmpdir);
+    char *path = mgt_tmp_path("does-not-exist.json");
     mg_budget_file *bf = NULL;
     char err[512];
     CU_ASSERT_EQUAL(mg_budgets_load(path, &bf, err, sizeof err), -1);
@@ -401,8 +382,8 @@ static void test_error_missing_file(void) {
     snprintf(want, sizeof want, "%s: cannot open budgets file: No such file or directory", path);
     CU_ASSERT_STRING_EQUAL(err, want);
 
-    CU_ASSERT_EQUAL(mg_budgets_load(tmpdir, &bf, err, sizeof err), -1);
-    snprintf(want, sizeof want, "%s: cannot read budgets file: Is a directory", tmpdir);
+    CU_ASSERT_EQUAL(mg_budgets_load(mgt_tmpdir(), &bf, err, sizeof err), -1);
+    snprintf(want, sizeof want, "%s: cannot read budgets file: Is a directory", mgt_tmpdir());
     CU_ASSERT_STRING_EQUAL(err, want);
 
     if (geteuid() != 0) { /* root reads anything */
@@ -412,6 +393,7 @@ static void test_error_missing_file(void) {
         snprintf(want, sizeof want, "%s: cannot open budgets file: Permission denied", p);
         CU_ASSERT_STRING_EQUAL(err, want);
     }
+    free(path);
 }
 
 static void test_error_invalid_json(void) {
@@ -431,6 +413,14 @@ static void test_error_invalid_json(void) {
     load_fails("{} {}", 0, ":1:4: invalid JSON near \"{}\"");
     load_fails("{\n\n   leak_bytes: 4}", 0, ":3:4: invalid JSON near \"leak_bytes: 4}\"");
     load_fails("{\"a\": 1}\0{}", 11, ": not a JSON file (it contains a NUL byte)");
+
+    /* Arrays nested deeper than the blame scan's stack and closed again: the stray
+     * "}" after ',' is still known to be inside the top-level object. */
+    char deep[256] = "{\"x\": ";
+    for (int i = 0; i < 100; i++) strcat(deep, "[");
+    for (int i = 0; i < 100; i++) strcat(deep, "]");
+    strcat(deep, ", }");
+    load_fails(deep, 0, ":1:209: invalid JSON near \"}\"");
 }
 
 static void test_error_structure(void) {
@@ -545,7 +535,9 @@ static const mgt_case error_cases[] = {
     {NULL, NULL},
 };
 
-MGT_MAIN(if (make_tmpdir() != 0) return 2;
+/* The temporary directory is made before any test runs: failing to make it is a harness
+ * error (exit 2), not a test failure. */
+MGT_MAIN(mgt_tmpdir();
          if (mgt_add_suite("budgets", precedence_cases) ||
              mgt_add_suite("budgets_errors", error_cases))
              return 2;)

@@ -14,13 +14,11 @@
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <ftw.h>
 #include <memgate/version.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "mgtest.h"

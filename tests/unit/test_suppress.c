@@ -5,33 +5,16 @@
 #include <string.h>
 
 #include "mgtest.h"
+#include "mgtest_util.h"
 #include "suppress.h"
 
-static char tmpdir[64];
-static char path_buf[256];
+static char path_buf[600];
 
-static void remove_tmpdir(void) {
-    if (!tmpdir[0]) return;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
-}
-
-static int make_tmpdir(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/mg-supp-XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        tmpdir[0] = '\0';
-        return -1;
-    }
-    atexit(remove_tmpdir);
-    return 0;
-}
-
-/* Writes text to a new file in tmpdir; returns its path (valid until the next call). */
+/* Writes text to a new file in the temporary directory; returns its path (valid until
+ * the next call). */
 static const char *write_file(const char *text) {
     static unsigned counter;
-    snprintf(path_buf, sizeof path_buf, "%s/supp%u.txt", tmpdir, ++counter);
+    snprintf(path_buf, sizeof path_buf, "%s/supp%u.txt", mgt_tmpdir(), ++counter);
     FILE *f = fopen(path_buf, "wb");
     CU_ASSERT_FATAL(f != NULL);
     fputs(text, f);
@@ -329,8 +312,7 @@ static void test_load_errors(void) {
     load_fails("leak:good_before\nLEAK:x\n",
                ":2: unknown suppression kind \"LEAK\" (expected leak:PATTERN)");
 
-    char missing[300];
-    snprintf(missing, sizeof missing, "%s/nope.supp", tmpdir);
+    char *missing = mgt_tmp_path("nope.supp");
     mg_suppressions *s = mg_supp_new_empty();
     char err[512];
     CU_ASSERT_EQUAL(mg_supp_load_file(s, missing, err, sizeof err), -1);
@@ -338,10 +320,12 @@ static void test_load_errors(void) {
     snprintf(want, sizeof want, "%s: cannot open suppressions file: No such file or directory",
              missing);
     CU_ASSERT_STRING_EQUAL(err, want);
-    CU_ASSERT_EQUAL(mg_supp_load_file(s, tmpdir, err, sizeof err), -1);
-    snprintf(want, sizeof want, "%s: cannot read suppressions file: Is a directory", tmpdir);
+    CU_ASSERT_EQUAL(mg_supp_load_file(s, mgt_tmpdir(), err, sizeof err), -1);
+    snprintf(want, sizeof want, "%s: cannot read suppressions file: Is a directory",
+             mgt_tmpdir());
     CU_ASSERT_STRING_EQUAL(err, want);
     mg_supp_free(s);
+    free(missing);
 }
 
 static const mgt_case pattern_cases[] = {
@@ -361,7 +345,9 @@ static const mgt_case match_cases[] = {
     {NULL, NULL},
 };
 
-MGT_MAIN(if (make_tmpdir() != 0) return 2;
+/* The temporary directory is made before any test runs: failing to make it is a harness
+ * error (exit 2), not a test failure. */
+MGT_MAIN(mgt_tmpdir();
          if (mgt_add_suite("suppress_pattern", pattern_cases) ||
              mgt_add_suite("suppress", match_cases))
              return 2;)

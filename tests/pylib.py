@@ -1,0 +1,34 @@
+"""Helpers shared by memgate's Python test drivers (tests/docs/check_docs.py,
+tests/docs/check_schema.py, tests/e2e/e2e.py). Standard library only.
+
+A driver imports it from the directory above its own:
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+"""
+
+
+class Checks:
+    """Collects check results, so a failing test lists everything that went wrong;
+    finish() prints the failures and gives the exit status."""
+
+    def __init__(self):
+        self.count = 0
+        self.failed = []
+
+    def ok(self, cond, what):
+        self.count += 1
+        if not cond:
+            self.failed.append(what)
+        return bool(cond)
+
+    def finish(self, note=""):
+        """Prints each failure, then "N of M checks passed" and note; 1 when a check
+        failed, else 0."""
+        for f in self.failed:
+            print("FAIL:", f)
+        print(f"{self.count - len(self.failed)} of {self.count} checks passed{note}")
+        return 1 if self.failed else 0
+
+
+def read(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
