@@ -54,7 +54,7 @@ static inline uint64_t hash_ptr(uintptr_t p) { return (uint64_t)(p >> 12) * 0x9E
 
 static inline shard *shard_of(uint64_t h) { return &mg__shards[h >> (64 - SHARD_BITS)]; }
 static inline size_t home_of(uintptr_t p, uint64_t h, unsigned bits) {
-    return (size_t)(((h << SHARD_BITS) >> (64 - bits)) + (p >> 4) * 3u) & (((size_t)1 << bits) - 1);
+    return (size_t)(((h << SHARD_BITS) >> (64 - bits)) + (p >> 4) * 2u) & (((size_t)1 << bits) - 1);
 }
 
 static inline void shard_lock(shard *s) {
