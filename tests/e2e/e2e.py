@@ -797,6 +797,27 @@ def cmd_static_cunit(env, ck):
               "CUnit's runner frames are trimmed from the traceback")
 
 
+def cmd_runners(env, ck):
+    """Every CUnit run function is taken over: the same suite through each runner."""
+    for runner in ("basic", "automated", "console", "all"):
+        jpath = env.path(f"runners-{runner}.json")
+        cmd = [env.memgate, "run", "--color", "never", "--json", jpath, env.fixture("runners")]
+        print("$ MG_FIXTURE_RUNNER=" + runner + " " + " ".join(cmd), flush=True)
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              timeout=60, cwd=env.work,
+                              env=env.environ(extra={"MG_FIXTURE_RUNNER": runner}))
+        ck.eq(proc.returncode, 1, f"{runner}: exit status (one test leaks)")
+        if not ck.ok(os.path.exists(jpath), f"{runner}: JSON written: {proc.stderr}"):
+            continue
+        with open(jpath, encoding="utf-8") as f:
+            got = {t["name"]: t for t in json.load(f)["tests"]}
+        ck.eq(sorted(got), ["clean", "leaks_41"], f"{runner}: both tests ran under memgate")
+        leak, clean = got.get("leaks_41", {}), got.get("clean", {})
+        ck.eq((leak.get("status"), leak.get("leaked_bytes"), leak.get("object_growth")),
+              ("fail", 41, 1), f"{runner}: leak figures")
+        ck.eq((clean.get("status"), clean.get("leaked_bytes")), ("pass", 0), f"{runner}: clean figures")
+
+
 # ---- 10. golden console output -------------------------------------------------------------
 def mask(text):
     text = re.sub(r"\d+\.\d+ s\b", "<T> s", text)
@@ -833,7 +854,7 @@ COMMANDS = {
     "junit": cmd_junit, "json-schema": cmd_json_schema, "jobs": cmd_jobs, "filter": cmd_filter,
     "stacks": cmd_stacks, "suppressions": cmd_suppressions, "sigint": cmd_sigint,
     "sigint-no-orphans": cmd_sigint_no_orphans, "exec": cmd_exec, "golden": cmd_golden,
-    "static-cunit": cmd_static_cunit,
+    "static-cunit": cmd_static_cunit, "runners": cmd_runners,
 }
 
 
