@@ -293,14 +293,23 @@ if [[ $RUNNER == 1 ]]; then
             bin=$BUILD/tests/bench/$suite
             ntests=$([[ $suite == trivial_suite ]] && echo 10000 || echo 20)
             declare -A walls=()
+            # The allocation-heavy suite also runs, whole, under heaptrack and valgrind
+            # memcheck: the same binary, the tools people would otherwise reach for.
+            modes=(plain j1 j2)
+            if [[ $suite == suite_bench ]]; then
+                command -v heaptrack >/dev/null && modes+=(heaptrack)
+                command -v valgrind >/dev/null && modes+=(valgrind)
+            fi
             for ((run = 1; run <= RUNS; run++)); do
-                for mode in plain j1 j2; do
+                for mode in "${modes[@]}"; do
                     local_rc=0
                     start=$(date +%s.%N)
                     case $mode in
                     plain) "$bin" >"$WORK/runner.out" 2>&1 || local_rc=$? ;;
                     j1) "$CLI" run -j 1 "$bin" >"$WORK/runner.out" 2>&1 || local_rc=$? ;;
                     j2) "$CLI" run -j 2 "$bin" >"$WORK/runner.out" 2>&1 || local_rc=$? ;;
+                    heaptrack) heaptrack -o "$WORK/suite.heaptrack" "$bin" >"$WORK/runner.out" 2>&1 || local_rc=$? ;;
+                    valgrind) valgrind --leak-check=full --error-exitcode=0 "$bin" >"$WORK/runner.out" 2>&1 || local_rc=$? ;;
                     esac
                     end=$(date +%s.%N)
                     if [[ $local_rc != 0 ]]; then
@@ -310,15 +319,18 @@ if [[ $RUNNER == 1 ]]; then
                     walls[$mode]+="$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }') "
                 done
             done
-            for mode in plain j1 j2; do
+            for mode in "${modes[@]}"; do
                 printf '%s\n' "${walls[$mode]}"
-            done | awk -v suite="$suite" -v n="$ntests" '
+            done | awk -v suite="$suite" -v n="$ntests" -v names_list="${modes[*]}" '
                 function med(s,   a, k, i, j, t) { k = split(s, a, " "); for (i = 2; i <= k; i++) { t = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
                     return (k % 2) ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2 }
                 { m[NR] = med($0) }
                 END {
-                    split("plain memgate-j1 memgate-j2", names, " ")
-                    for (i = 1; i <= 3; i++)
+                    k = split(names_list, names, " ")
+                    for (i = 1; i <= k; i++) {
+                        if (names[i] == "j1" || names[i] == "j2") names[i] = "memgate-" names[i]
+                    }
+                    for (i = 1; i <= k; i++)
                         printf "%-14s %-14s %9.3f %7s %12s\n", suite, names[i], m[i], (m[1] > 0 ? sprintf("%.1f", m[i] / m[1]) : "-"),
                             (i == 1 ? "-" : sprintf("%.3f", (m[i] - m[1]) * 1000 / n))
                 }'
