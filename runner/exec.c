@@ -598,9 +598,12 @@ static bool handle_result(ctx *c, size_t bi, test_state *t, int trace, int wstat
         mg_frame *frames;
         size_t nf;
         resolve_frames(&rep, &rep.free_site, &frames, &nf);
-        if (nf)
+        if (nf) {
+            const char *file = frames[0].file ? frames[0].file : "?";
+            const char *slash = strrchr(file, '/');
             append_msg(r, "heap misuse: double free of 0x%" PRIx64 " in %s (%s:%u)", rep.heap_addr,
-                       frames[0].function, frames[0].file ? frames[0].file : "?", frames[0].line);
+                       frames[0].function, slash ? slash + 1 : file, frames[0].line);
+        }
         else
             append_msg(r, "heap misuse: double free of 0x%" PRIx64, rep.heap_addr);
         for (size_t i = 0; i < nf; i++) {
