@@ -253,7 +253,7 @@ void mg_console_summary(FILE *out, const mg_run *run, const mg_console_opts *opt
     fprintf(out, "memgate: %zu passed, %zu failed", n.pass, n.fail);
     if (n.crash) fprintf(out, ", %zu crashed", n.crash);
     if (n.timeout) fprintf(out, ", %zu timed out", n.timeout);
-    if (n.error) fprintf(out, ", %zu errors", n.error);
+    if (n.error) fprintf(out, ", %zu error%s", n.error, n.error == 1 ? "" : "s");
     if (n.skip) fprintf(out, ", %zu skipped", n.skip);
     fputc('\n', out);
     fflush(out);

@@ -932,7 +932,7 @@ static void test_console_summary(void) {
     char *s = summary_of(&run, &opts);
 
     /* The closing line, exactly, and last. */
-    const char *last = "memgate: 2 passed, 2 failed, 1 crashed, 1 timed out, 1 errors, 1 skipped\n";
+    const char *last = "memgate: 2 passed, 2 failed, 1 crashed, 1 timed out, 1 error, 1 skipped\n";
     size_t sl = strlen(s), ll = strlen(last);
     CU_ASSERT(sl >= ll && strcmp(s + sl - ll, last) == 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(s, "memgate: ran 8 tests in 12.50 s\n"));
