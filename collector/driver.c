@@ -494,13 +494,18 @@ static void send_list(CU_pTestRegistry reg) {
     mg__buf_release(&b);
 }
 
+/* Tells the CLI that RUN idx could not start: code -1 = no such test, -2 = fork failed. */
+static void send_not_started(unsigned idx, int trace, int code) {
+    char msg[96];
+    size_t n = mg__fmt(msg, sizeof msg, "RESULT %u %d %d 0 0 0 0\n", idx, trace, code);
+    send_all(msg, n);
+}
+
 static void set_nonblock(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
 static void spawn(unsigned idx, int trace) {
     if (idx >= ntests) {
-        char msg[96];
-        size_t n = mg__fmt(msg, sizeof msg, "RESULT %u %d -1 0 0 0 0\n", idx, trace);
-        send_all(msg, n);
+        send_not_started(idx, trace, -1);
         return;
     }
     int res[2], out[2];
@@ -542,9 +547,7 @@ static void spawn(unsigned idx, int trace) {
     if (pid < 0) {
         close(res[0]);
         close(out[0]);
-        char msg[96];
-        size_t n = mg__fmt(msg, sizeof msg, "RESULT %u %d -2 0 0 0 0\n", idx, trace);
-        send_all(msg, n);
+        send_not_started(idx, trace, -2);
         return;
     }
     setpgid(pid, pid); /* also from here: no race with the child's own call */

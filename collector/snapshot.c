@@ -391,9 +391,8 @@ done:
     free(w);
     if (rc == MEMGATE_OK) {
         *out = d;
-    } else if (d) {
-        mg__guard = outer ? 1 : mg__guard;
-        memgate_diff_free(d);
+    } else {
+        memgate_diff_free(d); /* NULL-safe; still under the guard */
     }
     if (outer) mg__guard = 0;
     return rc;

@@ -606,12 +606,8 @@ static bool handle_result(ctx *c, size_t bi, test_state *t, int trace, int wstat
         }
         else
             append_msg(r, "heap misuse: double free of 0x%" PRIx64, rep.heap_addr);
-        for (size_t i = 0; i < nf; i++) {
-            free(frames[i].function);
-            free(frames[i].file);
-            free(frames[i].module);
-        }
-        free(frames);
+        mg_entry site = {.frames = frames, .nframes = nf};
+        mg_entry_free_contents(&site);
     } else if (WIFSIGNALED(wstatus)) {
         set_crash(r, WTERMSIG(wstatus));
     } else if (!rep.ended) {

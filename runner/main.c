@@ -482,10 +482,7 @@ static int cmd_run(int argc, char **argv, bool exec_mode) {
         if (interrupted)
             fprintf(stderr, "memgate: interrupted; reports cover the %zu tests that finished\n", run.ntests);
         if (write_reports(&o, &run) != 0) rc = 2;
-        if (rc == 2) {
-            /* keep 2: the reports or the baseline could not be written */
-        } else
-        {
+        /* rc is 2 when a report or the baseline could not be written: that stays. */
         mg_tally tl;
         mg_run_tally(&run, &tl);
         if (rc == 0) {
@@ -495,7 +492,6 @@ static int cmd_run(int argc, char **argv, bool exec_mode) {
             } else {
                 rc = tl.pass + tl.skip == tl.total ? 0 : 1;
             }
-        }
         }
         if (interrupted) rc = 128 + interrupted;
     }
