@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "outfile.h"
 #include "util.h"
 
 /* Assertion failures listed before "... N more". */
@@ -445,46 +446,8 @@ char *mg_report_headline(const mg_test_result *t) {
     return buf;
 }
 
+/* Kept for the reporters and the baseline writer; outfile.c holds the one writer. */
 int mg_report_write_atomic(const char *path, const char *what, const char *data, size_t len,
                            char *err, size_t errlen) {
-    char *tmp = mg_xasprintf("%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd < 0) {
-        mg_set_err(err, errlen, "cannot write %s '%s': %s", what, path, strerror(errno));
-        free(tmp);
-        return -1;
-    }
-    size_t done = 0;
-    while (done < len) {
-        ssize_t n = write(fd, data + done, len - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            int e = n < 0 ? errno : EIO;
-            close(fd);
-            unlink(tmp);
-            mg_set_err(err, errlen, "cannot write %s '%s': %s", what, path, strerror(e));
-            free(tmp);
-            return -1;
-        }
-        done += (size_t)n;
-    }
-    /* close() can report a deferred write error (NFS, full disk): check it before the
-     * rename publishes the file. */
-    if (close(fd) != 0) {
-        int e = errno;
-        unlink(tmp);
-        mg_set_err(err, errlen, "cannot write %s '%s': %s", what, path, strerror(e));
-        free(tmp);
-        return -1;
-    }
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        mg_set_err(err, errlen, "cannot write %s '%s': rename from '%s' failed: %s", what, path,
-                   tmp, strerror(e));
-        free(tmp);
-        return -1;
-    }
-    free(tmp);
-    return 0;
+    return mg_outfile_write(path, what, data, len, err, errlen);
 }

@@ -74,9 +74,11 @@ void mg_report_full(FILE *out, const mg_test_result *t);
  * traceback ("at cache_put (cache.c:88)"). Heap string. */
 char *mg_report_headline(const mg_test_result *t);
 
-/* Writes len bytes of data to path atomically: PATH.tmp.PID first, then rename(2),
- * so readers never see a half-written report. what names the report in errors
- * ("JSON report"). 0, or -1 with err naming the path and the reason. */
+/* Writes len bytes of data to path through mg_outfile_write (outfile.h): a regular
+ * file is replaced atomically by a temporary file with an unpredictable name and
+ * rename(2), symlinks are followed to an existing file, FIFOs and devices are written
+ * in place. what names the report in errors ("JSON report"). 0, or -1 with err naming
+ * the path and the reason. */
 int mg_report_write_atomic(const char *path, const char *what, const char *data, size_t len,
                            char *err, size_t errlen);
 
