@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -26,13 +27,23 @@ EXPORT const char *memgate_version(void) { return MEMGATE_VERSION_STRING; }
 /* ---- annotation ------------------------------------------------------------------- */
 mg_annotation mg__annotation;
 
-EXPORT void memgate_budget_annotate(const memgate_budget *budget, const char *file,
-                                    unsigned line) {
+EXPORT void memgate_budget_annotate_sized(const memgate_budget *budget, size_t size,
+                                          const char *file, unsigned line) {
     if (!budget) return;
-    mg__annotation.budget = *budget;
+    /* Fields the caller's struct does not have stay unset. */
+    memgate_budget b;
+    long long *fields = &b.leak_bytes;
+    for (size_t i = 0; i < sizeof b / sizeof *fields; i++) fields[i] = MEMGATE_UNSET;
+    memcpy(&b, budget, size < sizeof b ? size : sizeof b);
+    mg__annotation.budget = b;
     mg__annotation.file = file;
     mg__annotation.line = line;
     mg__annotation.set = true;
+}
+
+EXPORT void memgate_budget_annotate(const memgate_budget *budget, const char *file,
+                                    unsigned line) {
+    memgate_budget_annotate_sized(budget, 3 * sizeof(long long), file, line);
 }
 
 /* ---- start / stop / counters ------------------------------------------------------- */

@@ -1,11 +1,19 @@
 /*
  * libmemgate internals. Never installed.
  *
- * Rooms: interpose.c (malloc family hooks, bootstrap), table.c (live table:
- * pointer -> size and stack id), stacks.c (prefix tree of frames, per-stack live
- * aggregates), unwind.c (stack capture), api.c (public API), snapshot.c (snapshots
- * and diffs), driver.c (CUnit takeover and fork-per-test), fmt.c (allocation-free
- * formatting and logging).
+ * Rooms, in layers (a file only calls into its own layer or the ones above it):
+ *  core:    fmt.c (allocation-free formatting, logging, raw memory), interpose.c (the
+ *           malloc family, bootstrap, per-block trailers: block.h), table.c (side table:
+ *           stack ids of traced blocks, sizes that do not fit a trailer), stacks.c
+ *           (prefix tree of frames, per-stack live aggregates), unwind.c (capture);
+ *  api:     api.c (public API, collect hooks, annotation), snapshot.c (snapshots, diffs);
+ *  runner:  window.c (measurement windows and their figures), shutdown.c (exit
+ *           handlers of a test child, orderly shutdown), wire.c (the messages a test
+ *           child sends), driver.c (protocol with the CLI, fork per test, timeouts),
+ *           adapter.h + adapter_cunit.c (the test framework: the only file that names
+ *           CUnit).
+ * The core reports heap misuse through a hook (mg__g.misuse) that the runner layer
+ * installs, so nothing in the core depends on the layers above.
  *
  * Rule for everything here: the collector never calls malloc for itself. Its memory
  * comes from mmap (mg__sys_alloc), its messages are formatted into fixed buffers and
@@ -31,7 +39,7 @@
 #define MG_DEFAULT_FRAMES 32
 
 /* ---- stack ids -----------------------------------------------------------------
- * 23 bits are stored per live block. Id 0 = "no stack recorded". The two highest ids
+ * 23 bits are stored per traced block. Id 0 = "no stack recorded". The two highest ids
  * are reserved: MG_STACK_INTERNAL marks blocks that are never counted (the collector's
  * own re-entrant allocations, CUnit's failure records), MG_STACK_OVERFLOW stands for
  * any stack once the tree is full. */
@@ -81,13 +89,19 @@ typedef struct mg_global {
     _Atomic int64_t live_bytes, live_blocks, peak_bytes;
     _Atomic uint64_t total_allocs, total_frees, total_bytes;
 
-    /* Measurement window of the runner's test child. */
-    unsigned epoch;        /* 1 bit: blocks allocated in the current window carry it */
-    bool window_closed;    /* after snapshot B: frees no longer change the figures... */
-    bool freeres_active;   /* ...except those libc makes in __libc_freeres */
-    bool check_double_free;/* report a free of a recently freed pointer */
+    /* The measurement window new blocks are stamped with (block.h); 0 = none. */
+    unsigned window;
     bool peak_tracking;    /* record per-stack aggregates at the peak (trace mode) */
+    /* Heap misuse seen by free/realloc (MG_MISUSE_*), reported by the runner layer;
+     * NULL: the pointer goes to the real allocator, which has its own checks. */
+    void (*misuse)(int kind, uintptr_t p, void *ret);
 } mg_global;
+
+enum {
+    MG_MISUSE_DOUBLE_FREE = 1, /* a block freed twice (still in the allocator's cache) */
+    MG_MISUSE_BAD_TRAILER = 2  /* the 8 bytes after a block were overwritten, or the
+                                * pointer was never returned by malloc */
+};
 
 extern mg_global mg__g MG_HIDDEN;
 
@@ -116,21 +130,27 @@ static inline void mg__addu(_Atomic uint64_t *c, uint64_t v) {
         atomic_fetch_add_explicit(c, v, memory_order_relaxed);
 }
 
-/* ---- live table (table.c) -----------------------------------------------------------
+/* Live figures of the blocks allocated in one window (leak after shutdown = what is
+ * left here). Indexed by window id, 1..MG_MAX_WINDOW (block.h). */
+typedef struct mg_wincount {
+    _Atomic int64_t bytes, blocks;
+} mg_wincount;
+extern mg_wincount mg__win[] MG_HIDDEN;
+
+/* ---- side table (table.c) -----------------------------------------------------------
  * Sharded open-addressing hash table, linear probing with backward-shift deletion,
  * 16 bytes per slot, grown at 70% load. Each shard has its own spin lock, taken only
- * when the process has more than one thread. */
+ * when the process has more than one thread. Holds the blocks whose trailer has the
+ * table bit: traced blocks (their stack id) and blocks whose slack does not fit a
+ * trailer (their size). */
 typedef struct mg_block {
     uint64_t size;   /* requested bytes */
     uint32_t stack;  /* stack id */
-    unsigned epoch;  /* window bit */
 } mg_block;
 
 /* Inserts p. Returns 0; 1 when an entry for p was already there (a free we never saw)
- * and was replaced, its old contents in *replaced; -1 if the table could not grow (the
- * block is then simply not tracked). */
-int mg__table_insert(uintptr_t p, uint64_t size, uint32_t stack, unsigned epoch,
-                     mg_block *replaced);
+ * and was replaced, its old contents in *replaced; -1 if the table could not grow. */
+int mg__table_insert(uintptr_t p, uint64_t size, uint32_t stack, mg_block *replaced);
 /* Removes p; returns 1 and fills *out if it was there, else 0. */
 int mg__table_remove(uintptr_t p, mg_block *out);
 /* Looks p up without removing it. */
@@ -143,10 +163,6 @@ void mg__table_foreach(void (*fn)(uintptr_t p, const mg_block *b, void *ctx), vo
 void mg__table_stats(uint64_t *entries, uint64_t *bytes);
 /* Sum of each shard's highest entry count (about the peak number of live blocks). */
 uint64_t mg__table_peak_entries(void);
-/* Records p as freed in a small ring (double-free detection). */
-void mg__table_note_freed(uintptr_t p);
-/* 1 when p is in the ring of recently freed pointers. */
-int mg__table_recently_freed(uintptr_t p);
 void mg__table_lock_all(void);   /* pthread_atfork prepare */
 void mg__table_unlock_all(void); /* parent and child */
 
@@ -197,9 +213,16 @@ void mg__peak_flush(bool record);
 const mg_stackstat *mg__peak_breakdown(size_t *n, int64_t *live_at_record);
 
 /* ---- accounting entry points (interpose.c) --------------------------------------- */
-/* Takes a live block out of the figures for good (it stays in the table as internal):
- * used for CUnit's own failure records, which a test does not own. */
+/* Takes a live block out of the figures for good (it is marked internal): used for the
+ * test framework's failure records when they could not be kept out at allocation. */
 void mg__untrack(uintptr_t p);
+/* What the hooks know of a live block p: 1 and the fields when its trailer is intact
+ * and it is counted (not internal), else 0. */
+int mg__block_info(uintptr_t p, uint64_t *size, unsigned *window, uint32_t *stack);
+/* The window of a live counted block p from its trailer alone (no side-table lookup, so
+ * it may be called while the table is locked, e.g. from mg__table_foreach); 0 when the
+ * trailer is not intact or the block is internal. */
+int mg__block_window(uintptr_t p, unsigned *window);
 void mg__bootstrap(void);
 
 /* ---- collect hooks, annotation (api.c) -------------------------------------------- */
@@ -211,12 +234,5 @@ typedef struct mg_annotation {
     unsigned line;
 } mg_annotation;
 extern mg_annotation mg__annotation MG_HIDDEN;
-
-/* ---- heap misuse (driver.c) -------------------------------------------------------- */
-/* Called by free() when p is neither live nor from our pool and was freed recently. */
-void mg__report_double_free(uintptr_t p, void *ret);
-
-/* ---- driver (driver.c) -------------------------------------------------------------- */
-void mg__driver_init(void); /* constructor part: runner mode, whole-process window */
 
 #endif

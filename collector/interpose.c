@@ -2,12 +2,22 @@
  * The malloc family, intercepted: malloc, calloc, realloc, reallocarray, free,
  * posix_memalign, aligned_alloc, memalign, valloc, pvalloc, malloc_usable_size.
  *
- * Each hook forwards to the next definition (libc's, found with dlsym(RTLD_NEXT)) and,
- * while recording, updates the live table and the exact counters. Order inside a hook
- * (as heaptrack does it): the thread's re-entrancy guard, then the stack capture into a
- * fixed array, and only then the table update under a shard lock. A free is recorded
- * *before* the real free, so another thread cannot be handed the same address while the
- * table still holds it.
+ * Each hook asks the next definition (libc's, found with dlsym(RTLD_NEXT)) for 8 bytes
+ * more than requested and writes a trailer into the last 8 bytes of the usable area
+ * (block.h): the slack that gives back the requested size, the measurement window the
+ * block was born in, and flags. A free therefore knows the exact requested size and
+ * window of a block without any lookup; only traced blocks (their stack id) and blocks
+ * whose slack does not fit the trailer also live in the side table (table.c).
+ *
+ * Trailers are written whether or not the collector is recording, from the first
+ * allocation on, so every block a free sees carries one; blocks allocated while not
+ * recording are marked internal and never counted. malloc_usable_size() reports the
+ * requested size, as AddressSanitizer does.
+ *
+ * Order inside a hook (as heaptrack does it): the thread's re-entrancy guard, then the
+ * stack capture into a fixed array, and only then the table update under a shard lock.
+ * A traced free leaves the table *before* the real free, so another thread cannot be
+ * handed the same address while the table still holds it.
  *
  * Bootstrap: dlsym itself may call calloc before the real functions are known; those
  * early requests are served from a static pool, and free ignores pool pointers.
@@ -21,6 +31,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "block.h"
 #include "internal.h"
 #include "table_inline.h"
 
@@ -28,6 +39,7 @@
 
 mg_global mg__g = {.max_frames = MG_DEFAULT_FRAMES};
 MG_TLS int mg__guard;
+mg_wincount mg__win[MG_MAX_WINDOW + 1];
 
 static struct {
     void *(*malloc)(size_t);
@@ -41,6 +53,11 @@ static struct {
     void *(*pvalloc)(size_t);
     size_t (*malloc_usable_size)(void *);
 } real;
+
+/* The usable size of a block is read from glibc's chunk header when the allocator
+ * behind us is glibc's and its layout was confirmed at start-up; otherwise it is asked
+ * for through malloc_usable_size. */
+static bool glibc_layout;
 
 /* ---- bootstrap pool ------------------------------------------------------------ */
 #define POOL_SIZE (256 * 1024)
@@ -82,6 +99,37 @@ static void *next_sym(const char *name) {
         memcpy(&real.field, &sym_, sizeof sym_);                                       \
     } while (0)
 
+/* glibc's in-use chunk: the size word sits right before the data; bit 1 marks an
+ * mmapped chunk. Usable = chunk size - 8 (the next chunk's prev_size word is ours), or
+ * - 16 for an mmapped chunk. */
+static inline size_t glibc_usable(const void *p) {
+    size_t word = ((const size_t *)p)[-1];
+    return (word & ~(size_t)7) - ((word & 2) ? 16u : 8u);
+}
+
+/* Confirms that the next malloc is glibc's and that glibc_usable() agrees with it on
+ * small, medium, aligned and mmapped blocks. */
+static void check_glibc_layout(void (*free_fn)(void *)) {
+    Dl_info info;
+    void *addr;
+    memcpy(&addr, &real.malloc_usable_size, sizeof addr);
+    if (!dladdr(addr, &info) || !info.dli_fname ||
+        !strstr(info.dli_fname, "libc.so"))
+        return;
+    static const size_t sizes[] = {0, 1, 24, 25, 100, 1000, 5000, 200000, 1u << 22};
+    bool ok = true;
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes && ok; i++) {
+        void *p = real.malloc(sizes[i]);
+        void *q = real.memalign(256, sizes[i] + 1);
+        if (!p || !q) ok = false;
+        if (p && real.malloc_usable_size(p) != glibc_usable(p)) ok = false;
+        if (q && real.malloc_usable_size(q) != glibc_usable(q)) ok = false;
+        free_fn(p);
+        free_fn(q);
+    }
+    glibc_layout = ok;
+}
+
 void mg__bootstrap(void) {
     if (real.free) return;
     resolving = 1;
@@ -94,7 +142,11 @@ void mg__bootstrap(void) {
     NEXT(valloc, "valloc");
     NEXT(pvalloc, "pvalloc");
     NEXT(malloc_usable_size, "malloc_usable_size");
-    NEXT(free, "free"); /* last: real.free set means bootstrap is complete */
+    void (*free_fn)(void *);
+    void *sym = next_sym("free");
+    memcpy(&free_fn, &sym, sizeof sym);
+    check_glibc_layout(free_fn);
+    real.free = free_fn; /* last: real.free set means bootstrap is complete */
     resolving = 0;
 }
 
@@ -105,6 +157,15 @@ void mg__bootstrap(void) {
             mg__bootstrap();                                                           \
         }                                                                              \
     } while (0)
+
+static inline size_t usable_of(const void *p) {
+    if (MG_LIKELY(glibc_layout)) return glibc_usable(p);
+    return real.malloc_usable_size((void *)p);
+}
+
+static inline uint64_t *trailer_of(const void *p, size_t usable) {
+    return (uint64_t *)(void *)((unsigned char *)(uintptr_t)p + usable - MG_TRAILER);
+}
 
 /* ---- accounting ------------------------------------------------------------------ */
 /* A new peak was reached and not yet followed by a decrease. Claimed with an exchange so
@@ -137,42 +198,13 @@ static inline void apply_delta(int64_t dbytes, int64_t dblocks) {
     }
 }
 
-/* Whether a removed block still changes the figures when it goes away. After the
- * runner's snapshot B only libc's own clean-up (__libc_freeres) of blocks allocated in
- * the window counts: those were libc caches, not the test's leaks. */
-static inline bool counts_on_free(const mg_block *b) {
-    if (b->stack == MG_STACK_INTERNAL) return false;
-    if (MG_LIKELY(!mg__g.window_closed)) return true;
-    return mg__g.freeres_active && b->epoch == mg__g.epoch;
-}
-
-static inline void uncount(const mg_block *b) {
-    apply_delta(-(int64_t)b->size, -1);
-    mg__addu(&mg__g.total_frees, 1);
-    if (b->stack) mg__stack_account(b->stack, -(int64_t)b->size, -1);
-}
-
-static inline __attribute__((always_inline)) void mg__account_alloc(uintptr_t p, size_t size, uint32_t stack) {
-    if (MG_UNLIKELY(mg__g.window_closed)) stack = MG_STACK_INTERNAL;
-    mg_block old;
-    int rc = mg__table_insert_inline(p, size, stack, mg__g.epoch, &old);
-    if (MG_UNLIKELY(rc != 0)) {
-        if (rc < 0) return;                   /* untracked: table memory exhausted */
-        if (counts_on_free(&old)) uncount(&old); /* a free we never saw */
+/* The per-window and per-stack parts of a block's arrival (sign +1) or departure (-1). */
+static inline void account_side(int64_t size, unsigned win, uint32_t stack, int sign) {
+    if (win) {
+        mg__add(&mg__win[win].bytes, sign * size);
+        mg__add(&mg__win[win].blocks, sign);
     }
-    if (stack == MG_STACK_INTERNAL) return;
-    apply_delta((int64_t)size, 1);
-    mg__addu(&mg__g.total_allocs, 1);
-    mg__addu(&mg__g.total_bytes, size);
-    if (stack) mg__stack_account(stack, (int64_t)size, 1);
-}
-
-static inline __attribute__((always_inline)) int mg__account_free(uintptr_t p) {
-    mg_block b;
-    if (!mg__table_remove_inline(p, &b)) return 0;
-    if (counts_on_free(&b)) uncount(&b);
-    if (MG_UNLIKELY(mg__g.check_double_free)) mg__table_note_freed(p);
-    return 1;
+    if (stack) mg__stack_account(stack, sign * size, sign);
 }
 
 void mg__peak_flush(bool record) {
@@ -181,11 +213,114 @@ void mg__peak_flush(bool record) {
         mg__peak_maybe_record();
 }
 
+/* What a valid trailer says, with the side table consulted when it must be. */
+typedef struct binfo {
+    uint64_t size;
+    uint32_t stack;
+    unsigned window;
+    bool internal;
+} binfo;
+
+/* Decodes trailer t of block p (usable bytes). With take, the side-table entry is
+ * removed (the block is going away). */
+static inline void decode(uintptr_t p, size_t usable, uint64_t t, bool take, binfo *b) {
+    b->window = mg__t_window(t);
+    b->internal = (t & MG_T_INTERNAL) != 0;
+    b->stack = MG_STACK_NONE;
+    b->size = usable - MG_TRAILER - mg__t_slack(t);
+    if (MG_UNLIKELY(t & MG_T_TABLE)) {
+        mg_block e;
+        int found = take ? mg__table_remove_inline(p, &e) : mg__table_find(p, &e);
+        if (found) {
+            if (mg__t_slack(t) == MG_T_SLACK_BIG) b->size = e.size;
+            b->stack = e.stack == MG_STACK_INTERNAL ? MG_STACK_NONE : e.stack;
+            if (e.stack == MG_STACK_INTERNAL) b->internal = true;
+        } else if (mg__t_slack(t) == MG_T_SLACK_BIG) {
+            b->internal = true; /* cannot happen: its size is unknown, leave it out */
+        }
+    }
+}
+
+/* Writes the trailer of a fresh block p holding n requested bytes and counts it.
+ * stack: MG_STACK_INTERNAL (never counted), MG_STACK_NONE (counted, no stack) or a
+ * stack id. Blocks allocated while not recording are internal. */
+static inline __attribute__((always_inline)) void *track(void *p, size_t n, uint32_t stack) {
+    if (MG_UNLIKELY(!p)) return NULL;
+    size_t usable = usable_of(p);
+    uint64_t slack = usable - MG_TRAILER - n;
+    bool internal = stack == MG_STACK_INTERNAL ||
+                    atomic_load_explicit(&mg__g.recording, memory_order_relaxed) != 1;
+    if (internal) stack = MG_STACK_NONE;
+    uint64_t flags = 0;
+    if (MG_UNLIKELY(slack >= MG_T_SLACK_BIG || stack != MG_STACK_NONE)) {
+        if (slack >= MG_T_SLACK_BIG) slack = MG_T_SLACK_BIG;
+        mg_block stale;
+        if (mg__table_insert_inline((uintptr_t)p, n, internal ? MG_STACK_INTERNAL : stack,
+                                    &stale) >= 0) {
+            flags = MG_T_TABLE;
+        } else { /* no table memory: the stack is lost, and a size that needs it too */
+            stack = MG_STACK_NONE;
+            if (slack == MG_T_SLACK_BIG) internal = true;
+        }
+    }
+    unsigned win = internal ? 0 : mg__g.window;
+    flags |= slack | ((uint64_t)win << MG_T_WIN_SHIFT) | (internal ? MG_T_INTERNAL : 0);
+    *trailer_of(p, usable) = mg__t_make((uintptr_t)p, flags);
+    if (internal) return p;
+    apply_delta((int64_t)n, 1);
+    mg__addu(&mg__g.total_allocs, 1);
+    mg__addu(&mg__g.total_bytes, n);
+    if (win || stack) account_side((int64_t)n, win, stack, +1);
+    return p;
+}
+
+/* Takes a counted block out of the figures (free, or the old half of a realloc). */
+static inline void uncount(const binfo *b) {
+    apply_delta(-(int64_t)b->size, -1);
+    mg__addu(&mg__g.total_frees, 1);
+    if (b->window || b->stack) account_side((int64_t)b->size, b->window, b->stack, -1);
+}
+
+/* Reports heap misuse through the runner's hook, if any. */
+static void misuse(int kind, void *p, void *ret) {
+    void (*hook)(int, uintptr_t, void *) = mg__g.misuse;
+    if (hook) hook(kind, (uintptr_t)p, ret);
+}
+
+int mg__block_info(uintptr_t p, uint64_t *size, unsigned *window, uint32_t *stack) {
+    size_t usable = usable_of((void *)p);
+    uint64_t t = *trailer_of((void *)p, usable);
+    if (!mg__t_valid(p, t)) return 0;
+    binfo b;
+    decode(p, usable, t, false, &b);
+    if (b.internal) return 0;
+    *size = b.size;
+    *window = b.window;
+    *stack = b.stack;
+    return 1;
+}
+
+int mg__block_window(uintptr_t p, unsigned *window) {
+    size_t usable = usable_of((void *)p);
+    uint64_t t = *trailer_of((void *)p, usable);
+    if (!mg__t_valid(p, t) || (t & MG_T_INTERNAL)) return 0;
+    *window = mg__t_window(t);
+    return 1;
+}
+
 void mg__untrack(uintptr_t p) {
-    mg_block b;
-    if (!mg__table_find(p, &b) || b.stack == MG_STACK_INTERNAL) return;
-    if (counts_on_free(&b)) uncount(&b);
-    mg__table_set_stack(p, MG_STACK_INTERNAL);
+    size_t usable = usable_of((void *)p);
+    uint64_t *tp = trailer_of((void *)p, usable);
+    uint64_t t = *tp;
+    if (!mg__t_valid(p, t)) return;
+    binfo b;
+    decode(p, usable, t, false, &b);
+    if (b.internal) return;
+    uncount(&b);
+    if (t & MG_T_TABLE) mg__table_set_stack(p, MG_STACK_INTERNAL);
+    uint64_t low = (t & MG_T_LOW_MASK & ~((uint64_t)MG_T_WIN_MASK << MG_T_WIN_SHIFT)) |
+                   MG_T_INTERNAL;
+    *tp = mg__t_make(p, low);
 }
 
 /* Stack captures in flight, and whether a fork is being prepared. The unwinder takes
@@ -216,38 +351,38 @@ static inline uint32_t current_stack(void *ret) {
     return mg__stack_intern(frames, n);
 }
 
-/* Records a fresh block. Inside the guard (the collector's own work on this thread)
- * the block is kept in the table as internal, so its later free is recognised. */
-static inline void *track_new(void *p, size_t size, uint32_t stack) {
-    if (p) mg__account_alloc((uintptr_t)p, size, stack);
-    return p;
-}
-
 /* recording: 0 = forward only, 1 = record allocations and frees, 2 = stopped by
- * memgate_stop(): frees of tracked blocks are still taken out of the table so the
- * figures stay exact if tracking starts again. */
+ * memgate_stop(): new blocks are not counted, frees of counted blocks still are. */
 #define RECORDING()                                                                    \
     MG_LIKELY(atomic_load_explicit(&mg__g.recording, memory_order_relaxed) == 1)
-#define RECORDING_FREES()                                                              \
-    MG_LIKELY(atomic_load_explicit(&mg__g.recording, memory_order_relaxed) != 0)
+
+/* Requests the collector refuses before they reach the allocator: larger than a
+ * trailer's size field can describe (1 TiB), which no allocator here could serve. */
+#define TOO_BIG(n) MG_UNLIKELY((n) > MG_SIZE_MAX)
+
+/* Runs `call` (which must yield the block, NULL on failure) for a request of n bytes and
+ * records the block with the caller's stack when recording and outside the guard. */
+#define TRACKED(call, n)                                                               \
+    do {                                                                               \
+        if (!RECORDING() || mg__guard) return track(call, n, MG_STACK_INTERNAL);       \
+        /* Counting only: nothing below can call malloc again, so no guard is needed. */\
+        if (MG_LIKELY(!mg__g.capture)) return track(call, n, MG_STACK_NONE);           \
+        mg__guard = 1;                                                                 \
+        uint32_t stack_ = current_stack(__builtin_return_address(0));                  \
+        void *p_ = track(call, n, stack_);                                             \
+        mg__guard = 0;                                                                 \
+        return p_;                                                                     \
+    } while (0)
 
 /* ---- the hooks ------------------------------------------------------------------- */
 
 EXPORT void *malloc(size_t n) {
     BOOT_OR(pool_alloc(n));
-    if (!RECORDING()) return real.malloc(n);
-    if (MG_UNLIKELY(n > MG_SIZE_MAX)) {
+    if (TOO_BIG(n)) {
         errno = ENOMEM;
         return NULL;
     }
-    if (mg__guard) return track_new(real.malloc(n), n, MG_STACK_INTERNAL);
-    /* Counting only: nothing below can call malloc again, so no guard is needed. */
-    if (MG_LIKELY(!mg__g.capture)) return track_new(real.malloc(n), n, MG_STACK_NONE);
-    mg__guard = 1;
-    uint32_t stack = current_stack(__builtin_return_address(0));
-    void *p = track_new(real.malloc(n), n, stack);
-    mg__guard = 0;
-    return p;
+    TRACKED(real.malloc(n + MG_TRAILER), n);
 }
 
 EXPORT void *calloc(size_t nmemb, size_t size) {
@@ -257,18 +392,34 @@ EXPORT void *calloc(size_t nmemb, size_t size) {
         return NULL;
     }
     BOOT_OR(pool_alloc(n));
-    if (!RECORDING()) return real.calloc(nmemb, size);
-    if (MG_UNLIKELY(n > MG_SIZE_MAX)) {
+    if (TOO_BIG(n)) {
         errno = ENOMEM;
         return NULL;
     }
-    if (mg__guard) return track_new(real.calloc(nmemb, size), n, MG_STACK_INTERNAL);
-    if (MG_LIKELY(!mg__g.capture)) return track_new(real.calloc(nmemb, size), n, MG_STACK_NONE);
-    mg__guard = 1;
-    uint32_t stack = current_stack(__builtin_return_address(0));
-    void *p = track_new(real.calloc(nmemb, size), n, stack);
-    mg__guard = 0;
-    return p;
+    TRACKED(real.calloc(1, n + MG_TRAILER), n);
+}
+
+/* Takes p out of the figures, marks its trailer freed, and frees it. */
+static inline __attribute__((always_inline)) void release_and_free(void *p, void *ret) {
+    size_t usable = usable_of(p);
+    uint64_t *tp = trailer_of(p, usable);
+    uint64_t t = *tp;
+    if (MG_LIKELY(mg__t_valid((uintptr_t)p, t))) {
+        if (MG_LIKELY(!(t & (MG_T_INTERNAL | MG_T_TABLE)))) {
+            binfo b = {usable - MG_TRAILER - mg__t_slack(t), MG_STACK_NONE, mg__t_window(t), false};
+            uncount(&b);
+        } else {
+            binfo b;
+            decode((uintptr_t)p, usable, t, true, &b);
+            if (!b.internal) uncount(&b);
+        }
+        /* Before the real free: afterwards the memory may belong to another thread. */
+        *tp = mg__t_freed((uintptr_t)p, t);
+    } else {
+        misuse(mg__t_is_freed((uintptr_t)p, t) ? MG_MISUSE_DOUBLE_FREE : MG_MISUSE_BAD_TRAILER,
+               p, ret);
+    }
+    real.free(p);
 }
 
 EXPORT void free(void *p) {
@@ -277,60 +428,48 @@ EXPORT void free(void *p) {
         if (resolving) return; /* nothing but pool blocks can exist yet */
         mg__bootstrap();
     }
-    if (!RECORDING_FREES()) {
-        real.free(p);
-        return;
-    }
     /* errno: the accounting makes no call that could set it, and glibc's free keeps it
      * (since 2.33), so free() preserves errno without saving it here. */
-    if (!mg__account_free((uintptr_t)p) && MG_UNLIKELY(mg__g.check_double_free) &&
-        mg__table_recently_freed((uintptr_t)p))
-        mg__report_double_free((uintptr_t)p, __builtin_return_address(0));
-    real.free(p);
+    release_and_free(p, __builtin_return_address(0));
 }
 
-/* realloc: the old block leaves the table before the real call (its address may be
- * reused by another thread as soon as realloc frees it) and comes back if it fails. */
+/* realloc of a block the hooks made. The old block's side-table entry leaves the table
+ * before the real call (its address may be reused by another thread as soon as realloc
+ * frees it) and comes back if the call fails. A realloc is a new allocation: the new
+ * block belongs to the current window and stack, as valgrind and LeakSanitizer see it. */
 static void *tracked_realloc(void *old, size_t n, void *ret) {
-    if (MG_UNLIKELY(n > MG_SIZE_MAX)) {
-        errno = ENOMEM;
-        return NULL;
-    }
     int outer = !mg__guard;
     mg__guard = 1;
-    uint32_t stack = outer ? current_stack(ret) : MG_STACK_INTERNAL;
-    mg_block ob;
-    int known = mg__table_remove((uintptr_t)old, &ob);
-    void *p = real.realloc(old, n);
-    if (!p && n != 0) {
-        if (known) {
+    bool counting = RECORDING() && outer;
+    uint32_t stack = !counting ? MG_STACK_INTERNAL
+                     : mg__g.capture ? current_stack(ret) : MG_STACK_NONE;
+    size_t ousable = usable_of(old);
+    uint64_t t = *trailer_of(old, ousable);
+    binfo ob = {0, MG_STACK_NONE, 0, true};
+    bool valid = mg__t_valid((uintptr_t)old, t);
+    if (valid) {
+        decode((uintptr_t)old, ousable, t, true, &ob);
+    } else {
+        misuse(mg__t_is_freed((uintptr_t)old, t) ? MG_MISUSE_DOUBLE_FREE : MG_MISUSE_BAD_TRAILER,
+               old, ret);
+    }
+    void *p = real.realloc(old, n + MG_TRAILER);
+    if (!p) {
+        if (valid && (t & MG_T_TABLE)) { /* the old block stays: so does its entry */
             mg_block ignored;
-            mg__table_insert((uintptr_t)old, ob.size, ob.stack, ob.epoch, &ignored);
+            mg__table_insert((uintptr_t)old, ob.size, ob.internal ? MG_STACK_INTERNAL : ob.stack,
+                             &ignored);
         }
         if (outer) mg__guard = 0;
         return NULL;
     }
-    bool old_counts = known && counts_on_free(&ob);
-    if (p && mg__g.window_closed) stack = MG_STACK_INTERNAL;
-    bool new_counts = p && stack != MG_STACK_INTERNAL;
-    if (p) {
-        mg_block stale;
-        if (mg__table_insert((uintptr_t)p, n, stack, mg__g.epoch, &stale) == 1 &&
-            counts_on_free(&stale))
-            uncount(&stale);
-    }
-    int64_t db = (new_counts ? (int64_t)n : 0) - (old_counts ? (int64_t)ob.size : 0);
-    int64_t dc = (new_counts ? 1 : 0) - (old_counts ? 1 : 0);
-    apply_delta(db, dc);
-    if (old_counts) {
+    /* One change of the live total for both halves, so the peak sees the net growth. */
+    if (!ob.internal) {
         mg__addu(&mg__g.total_frees, 1);
-        if (ob.stack) mg__stack_account(ob.stack, -(int64_t)ob.size, -1);
+        if (ob.window || ob.stack) account_side((int64_t)ob.size, ob.window, ob.stack, -1);
+        apply_delta(-(int64_t)ob.size, -1);
     }
-    if (new_counts) {
-        mg__addu(&mg__g.total_allocs, 1);
-        mg__addu(&mg__g.total_bytes, n);
-        if (stack) mg__stack_account(stack, (int64_t)n, 1);
-    }
+    track(p, n, stack);
     if (outer) mg__guard = 0;
     return p;
 }
@@ -345,23 +484,18 @@ EXPORT void *realloc(void *old, size_t n) {
         }
         return p;
     }
-    if (!RECORDING()) {
-        /* Stopped: the old block leaves the figures (a failed realloc keeps it live but
-         * no longer tracked, which only matters if tracking starts again). */
-        if (old && RECORDING_FREES()) mg__account_free((uintptr_t)old);
-        return real.realloc(old, n);
+    if (!old) return malloc(n);
+    if (n == 0) { /* glibc: realloc(p, 0) frees p and returns NULL */
+        release_and_free(old, __builtin_return_address(0));
+        return NULL;
     }
-    if (!old) {
-        if (mg__guard) return track_new(real.malloc(n), n, MG_STACK_INTERNAL);
-        mg__guard = 1;
-        uint32_t stack = current_stack(__builtin_return_address(0));
-        void *p = track_new(real.realloc(NULL, n), n, stack);
-        mg__guard = 0;
-        return p;
+    if (TOO_BIG(n)) {
+        errno = ENOMEM;
+        return NULL;
     }
     int saved = errno;
     void *p = tracked_realloc(old, n, __builtin_return_address(0));
-    if (p || n == 0) errno = saved;
+    if (p) errno = saved;
     return p;
 }
 
@@ -371,65 +505,54 @@ EXPORT void *reallocarray(void *old, size_t nmemb, size_t size) {
         errno = ENOMEM;
         return NULL;
     }
-    BOOT_OR(NULL);
-    if (!RECORDING() || (old && in_pool(old))) return realloc(old, n);
-    if (!old) {
-        if (mg__guard) return track_new(real.malloc(n), n, MG_STACK_INTERNAL);
-        mg__guard = 1;
-        uint32_t stack = current_stack(__builtin_return_address(0));
-        void *p = track_new(real.malloc(n), n, stack);
-        mg__guard = 0;
-        return p;
-    }
-    return tracked_realloc(old, n, __builtin_return_address(0));
+    return realloc(old, n);
 }
 
-/* The aligned allocators share one shape: call the real one, then record. */
-#define ALIGNED_HOOK(call, size_expr)                                                  \
+/* The aligned allocators: the real one with room for the trailer, then record. */
+#define ALIGNED_HOOK(call, n)                                                          \
     do {                                                                               \
-        if (!RECORDING()) return call;                                                 \
-        if (MG_UNLIKELY((size_expr) > MG_SIZE_MAX)) {                                  \
+        if (TOO_BIG(n)) {                                                              \
             errno = ENOMEM;                                                            \
             return NULL;                                                               \
         }                                                                              \
-        if (mg__guard) return track_new(call, size_expr, MG_STACK_INTERNAL);           \
-        mg__guard = 1;                                                                 \
-        uint32_t stack_ = current_stack(__builtin_return_address(0));                  \
-        void *p_ = track_new(call, size_expr, stack_);                                 \
-        mg__guard = 0;                                                                 \
-        return p_;                                                                     \
+        TRACKED(call, n);                                                              \
     } while (0)
 
 EXPORT void *aligned_alloc(size_t align, size_t n) {
     BOOT_OR(NULL);
-    ALIGNED_HOOK(real.aligned_alloc(align, n), n);
+    ALIGNED_HOOK(real.aligned_alloc(align, n + MG_TRAILER), n);
 }
 
 EXPORT void *memalign(size_t align, size_t n) {
     BOOT_OR(NULL);
-    ALIGNED_HOOK(real.memalign(align, n), n);
+    ALIGNED_HOOK(real.memalign(align, n + MG_TRAILER), n);
 }
 
 EXPORT void *valloc(size_t n) {
     BOOT_OR(NULL);
-    ALIGNED_HOOK(real.valloc(n), n);
+    ALIGNED_HOOK(real.valloc(n + MG_TRAILER), n);
 }
 
 EXPORT void *pvalloc(size_t n) {
     BOOT_OR(NULL);
-    ALIGNED_HOOK(real.pvalloc(n), n);
+    ALIGNED_HOOK(real.pvalloc(n + MG_TRAILER), n);
+}
+
+/* The block posix_memalign made, or NULL when it failed (its status in *rc). */
+static inline void *pm_call(void **out, size_t align, size_t n, int *rc) {
+    *rc = real.posix_memalign(out, align, n + MG_TRAILER);
+    return *rc == 0 ? *out : NULL;
+}
+
+static void *pm_tracked(void **out, size_t align, size_t n, int *rc) {
+    TRACKED(pm_call(out, align, n, rc), n);
 }
 
 EXPORT int posix_memalign(void **out, size_t align, size_t n) {
     BOOT_OR(ENOMEM);
-    if (!RECORDING()) return real.posix_memalign(out, align, n);
-    if (MG_UNLIKELY(n > MG_SIZE_MAX)) return ENOMEM;
-    int outer = !mg__guard;
-    mg__guard = 1;
-    uint32_t stack = outer ? current_stack(__builtin_return_address(0)) : MG_STACK_INTERNAL;
-    int rc = real.posix_memalign(out, align, n);
-    if (rc == 0) track_new(*out, n, stack);
-    if (outer) mg__guard = 0;
+    if (TOO_BIG(n)) return ENOMEM;
+    int rc;
+    pm_tracked(out, align, n, &rc);
     return rc;
 }
 
@@ -437,7 +560,12 @@ EXPORT size_t malloc_usable_size(void *p) {
     if (!p) return 0;
     if (in_pool(p)) return pool_size(p);
     BOOT_OR(0);
-    return real.malloc_usable_size(p);
+    size_t usable = usable_of(p);
+    uint64_t t = *trailer_of(p, usable);
+    if (!mg__t_valid((uintptr_t)p, t)) return real.malloc_usable_size(p);
+    binfo b;
+    decode((uintptr_t)p, usable, t, false, &b);
+    return b.size;
 }
 
 /* ---- fork ------------------------------------------------------------------------ */
@@ -478,5 +606,4 @@ __attribute__((constructor(101))) static void mg_init(void) {
         mg__g.peak_tracking = mg__g.capture;
         atomic_store(&mg__g.recording, 1);
     }
-    mg__driver_init();
 }

@@ -1,6 +1,6 @@
 /*
- * The live table: pointer -> (requested size, stack id, window bit) for every tracked
- * block.
+ * The side table: pointer -> (requested size, stack id) for the blocks whose trailer
+ * (block.h) cannot say everything: traced blocks and blocks with a large slack.
  *
  * 64 shards, each an open-addressing table with linear probing and backward-shift
  * deletion (hash: see table_inline.h) (no tombstones, so lookups stay short after heavy churn). A slot is 16 bytes;
@@ -45,9 +45,8 @@ int mg__table_grow(shard *s) {
     return 0;
 }
 
-int mg__table_insert(uintptr_t p, uint64_t size, uint32_t stack, unsigned epoch,
-                     mg_block *replaced) {
-    return mg__table_insert_inline(p, size, stack, epoch, replaced);
+int mg__table_insert(uintptr_t p, uint64_t size, uint32_t stack, mg_block *replaced) {
+    return mg__table_insert_inline(p, size, stack, replaced);
 }
 
 int mg__table_remove(uintptr_t p, mg_block *out) { return mg__table_remove_inline(p, out); }
@@ -72,7 +71,7 @@ int mg__table_set_stack(uintptr_t p, uint32_t stack) {
     if (found) {
         mg_block b;
         unpack(s->slots[i].meta, &b);
-        s->slots[i].meta = pack(b.size, stack, b.epoch);
+        s->slots[i].meta = pack(b.size, stack);
     }
     shard_unlock(s);
     return found;
@@ -107,22 +106,6 @@ uint64_t mg__table_peak_entries(void) {
     uint64_t pe = 0;
     for (unsigned k = 0; k < NSHARDS; k++) pe += mg__shards[k].max_count;
     return pe;
-}
-
-void mg__table_note_freed(uintptr_t p) {
-    shard *s = shard_of(hash_ptr(p));
-    shard_lock(s);
-    s->ring[s->ring_pos++ % RING_SIZE] = p;
-    shard_unlock(s);
-}
-
-int mg__table_recently_freed(uintptr_t p) {
-    shard *s = shard_of(hash_ptr(p));
-    int hit = 0;
-    shard_lock(s);
-    for (unsigned i = 0; i < RING_SIZE && !hit; i++) hit = s->ring[i] == p;
-    shard_unlock(s);
-    return hit;
 }
 
 void mg__table_lock_all(void) {

@@ -11,11 +11,9 @@
 
 #define SHARD_BITS 6
 #define NSHARDS (1u << SHARD_BITS)
-#define RING_SIZE 64u
-
 typedef struct slot {
     uintptr_t key; /* 0 = empty */
-    uint64_t meta; /* size:40 | stack:23 | epoch:1 */
+    uint64_t meta; /* size:40 | stack:23 */
 } slot;
 
 typedef struct shard {
@@ -24,21 +22,17 @@ typedef struct shard {
     size_t count;
     size_t max_count; /* highest count seen (statistics only) */
     slot *slots;
-    unsigned ring_pos;
-    uintptr_t ring[RING_SIZE];
 } __attribute__((aligned(64))) shard;
 
 extern shard mg__shards[NSHARDS] MG_HIDDEN;
 
-static inline uint64_t pack(uint64_t size, uint32_t stack, unsigned epoch) {
-    return (size & MG_SIZE_MAX) | ((uint64_t)(stack & MG_STACK_INTERNAL) << MG_SIZE_BITS) |
-           ((uint64_t)(epoch & 1u) << 63);
+static inline uint64_t pack(uint64_t size, uint32_t stack) {
+    return (size & MG_SIZE_MAX) | ((uint64_t)(stack & MG_STACK_INTERNAL) << MG_SIZE_BITS);
 }
 
 static inline void unpack(uint64_t meta, mg_block *b) {
     b->size = meta & MG_SIZE_MAX;
     b->stack = (uint32_t)((meta >> MG_SIZE_BITS) & MG_STACK_INTERNAL);
-    b->epoch = (unsigned)(meta >> 63);
 }
 
 /* Locality-keeping hash. The 4 KiB page of a pointer is hashed (Fibonacci hashing: the
@@ -107,8 +101,8 @@ static inline void erase_at(shard *s, size_t i) {
     s->count--;
 }
 
-static inline int mg__table_insert_inline(uintptr_t p, uint64_t size, uint32_t stack, unsigned epoch,
-                     mg_block *replaced) {
+static inline int mg__table_insert_inline(uintptr_t p, uint64_t size, uint32_t stack,
+                                          mg_block *replaced) {
     uint64_t h = hash_ptr(p);
     shard *s = shard_of(h);
     int rc = 0;
@@ -128,7 +122,7 @@ static inline int mg__table_insert_inline(uintptr_t p, uint64_t size, uint32_t s
         s->slots[i].key = p;
         if (++s->count > s->max_count) s->max_count = s->count;
     }
-    s->slots[i].meta = pack(size, stack, epoch);
+    s->slots[i].meta = pack(size, stack);
     shard_unlock(s);
     return rc;
 }
@@ -146,6 +140,5 @@ static inline int mg__table_remove_inline(uintptr_t p, mg_block *out) {
     shard_unlock(s);
     return found;
 }
-
 
 #endif

@@ -34,9 +34,6 @@ typedef struct memgate_cunit_api {
  * MEMGATE_EINVAL when api lacks a function. */
 MEMGATE_API int memgate_cunit_run_with(const memgate_cunit_api *api);
 
-/* 1 when this process was started by `memgate run`, else 0. */
-MEMGATE_API int memgate_under_runner(void);
-
 static inline int memgate_cunit_run(void) {
     static const memgate_cunit_api api = {CU_get_registry,
                                           CU_run_test,

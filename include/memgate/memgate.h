@@ -66,14 +66,26 @@ MEMGATE_API const char *memgate_version(void);
 #define MEMGATE_UNSET (-2LL)
 
 typedef struct memgate_budget {
-    long long leak_bytes;    /* net bytes a test may leave live */
-    long long object_growth; /* net live blocks a test may leave */
+    long long leak_bytes;    /* bytes the test may leave that nothing frees (after the
+                              * child's orderly shutdown: suite cleanup, exit handlers) */
+    long long object_growth; /* blocks the test may leave that nothing frees */
     long long peak_bytes;    /* highest live bytes during the test, from its start */
+    long long net_bytes;     /* live bytes at the test's end minus at its start */
+    long long net_blocks;    /* live blocks at the test's end minus at its start */
+    long long lost_bytes;    /* leaked bytes no pointer reaches any more */
+    long long warmups;       /* runs of the test before the measured one (not a limit) */
 } memgate_budget;
 
 /* Records the budget of the test that is running (used by MEMGATE_BUDGET). Fields equal
  * to MEMGATE_UNSET keep the limit from the next level down (budgets file, CLI, defaults).
- * Outside the memgate runner this only stores the values: the test runs unchanged. */
+ * size is sizeof(memgate_budget) as the caller was compiled: fields past it are unset,
+ * so binaries built against an older header keep working. Outside the memgate runner
+ * this only stores the values: the test runs unchanged. */
+MEMGATE_API void memgate_budget_annotate_sized(const memgate_budget *budget, size_t size,
+                                               const char *file, unsigned line);
+
+/* The first version of the above, for binaries built before net_bytes existed: reads
+ * leak_bytes, object_growth and peak_bytes only. */
 MEMGATE_API void memgate_budget_annotate(const memgate_budget *budget, const char *file,
                                          unsigned line);
 
@@ -102,11 +114,19 @@ MEMGATE_API void memgate_budget_annotate(const memgate_budget *budget, const cha
         const memgate_budget memgate_budget_value_ = {.leak_bytes = MEMGATE_UNSET,     \
                                                       .object_growth = MEMGATE_UNSET,  \
                                                       .peak_bytes = MEMGATE_UNSET,     \
+                                                      .net_bytes = MEMGATE_UNSET,      \
+                                                      .net_blocks = MEMGATE_UNSET,     \
+                                                      .lost_bytes = MEMGATE_UNSET,     \
+                                                      .warmups = MEMGATE_UNSET,        \
                                                       __VA_ARGS__};                    \
         MEMGATE_DIAG_POP_                                                              \
-        memgate_budget_annotate(&memgate_budget_value_, __FILE__, __LINE__);           \
+        memgate_budget_annotate_sized(&memgate_budget_value_,                          \
+                                      sizeof memgate_budget_value_, __FILE__, __LINE__); \
     } while (0)
 #endif
+
+/* 1 when this process was started by `memgate run` (or `memgate exec`), else 0. */
+MEMGATE_API int memgate_under_runner(void);
 
 /* ---- Start, stop, counters -------------------------------------------------- */
 typedef struct memgate_options {

@@ -139,13 +139,21 @@ static void test_start_capture(void) {
     CU_ASSERT_TRUE(found);
     CU_ASSERT(nf > 2); /* main, CUnit's runner and this function at least */
 
-    /* Counting only: new blocks carry no stack. */
+    /* Counting only: new blocks carry no stack, and their size and window live in the
+     * block's trailer alone (no side-table entry). */
     CU_ASSERT_EQUAL(memgate_start(NULL), MEMGATE_OK);
     p = keep(malloc(10));
     found = mg__table_find((uintptr_t)p, &b);
+    uint64_t size = 0;
+    unsigned window = 99;
+    uint32_t stack = 99;
+    int known = mg__block_info((uintptr_t)p, &size, &window, &stack);
     free(p);
-    CU_ASSERT_TRUE(found);
-    CU_ASSERT_EQUAL(b.stack, MG_STACK_NONE);
+    CU_ASSERT_FALSE(found);
+    CU_ASSERT_TRUE(known);
+    CU_ASSERT_EQUAL(size, 10);
+    CU_ASSERT_EQUAL(window, 0);
+    CU_ASSERT_EQUAL(stack, MG_STACK_NONE);
 }
 
 /* ---- exact counters ---------------------------------------------------------------------- */

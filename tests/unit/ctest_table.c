@@ -1,7 +1,7 @@
 /*
  * Tests of the live table (collector/table.c) through its internal interface: insert,
  * replace, find, remove with backward-shift deletion under heavy churn, the packed
- * fields at their limits, set_stack, foreach, the recently-freed ring, the memory cost
+ * fields at their limits, set_stack, foreach, the memory cost
  * per entry, and concurrent use from 8 threads.
  *
  * Recording is never started in this program, so the table holds only the keys the
@@ -40,7 +40,6 @@ static void shuffle_u32(uint32_t *a, size_t n) {
 /* Metadata derived from an index, covering all packed bits. */
 static uint64_t meta_size(uint64_t i) { return (i * 0x9E3779B97F4Bull) & MG_SIZE_MAX; }
 static uint32_t meta_stack(uint64_t i) { return (uint32_t)((i * 2654435761u) % (MG_STACK_INTERNAL + 1u)); }
-static unsigned meta_epoch(uint64_t i) { return (unsigned)(i & 1u); }
 
 static uint64_t table_entries(void) {
     uint64_t e, b;
@@ -53,7 +52,7 @@ static int present_as(uintptr_t key, uint64_t i) {
     mg_block b;
     memset(&b, 0xAB, sizeof b);
     if (!mg__table_find(key, &b)) return 0;
-    return b.size == meta_size(i) && b.stack == meta_stack(i) && b.epoch == meta_epoch(i);
+    return b.size == meta_size(i) && b.stack == meta_stack(i);
 }
 
 static int absent(uintptr_t key) {
@@ -67,12 +66,11 @@ static void test_insert_find_remove(void) {
     mg_block b, r;
     uintptr_t p = 0x7f0000001230u;
     CU_ASSERT_FALSE(mg__table_find(p, &b));
-    CU_ASSERT_EQUAL(mg__table_insert(p, 100, 7, 1, &r), 0);
+    CU_ASSERT_EQUAL(mg__table_insert(p, 100, 7, &r), 0);
     CU_ASSERT_EQUAL(table_entries(), base + 1);
     CU_ASSERT_TRUE(mg__table_find(p, &b));
     CU_ASSERT_EQUAL(b.size, 100);
     CU_ASSERT_EQUAL(b.stack, 7);
-    CU_ASSERT_EQUAL(b.epoch, 1);
     /* find does not remove */
     CU_ASSERT_TRUE(mg__table_find(p, &b));
     CU_ASSERT_EQUAL(table_entries(), base + 1);
@@ -80,16 +78,15 @@ static void test_insert_find_remove(void) {
     CU_ASSERT_EQUAL(mg__table_remove(p, &b), 1);
     CU_ASSERT_EQUAL(b.size, 100);
     CU_ASSERT_EQUAL(b.stack, 7);
-    CU_ASSERT_EQUAL(b.epoch, 1);
     CU_ASSERT_EQUAL(table_entries(), base);
     CU_ASSERT_EQUAL(mg__table_remove(p, &b), 0);
     CU_ASSERT_FALSE(mg__table_find(p, &b));
     /* A neighbour in the same 16-byte granule (same hash) is a different key. */
-    CU_ASSERT_EQUAL(mg__table_insert(p, 1, 1, 0, &r), 0);
+    CU_ASSERT_EQUAL(mg__table_insert(p, 1, 1, &r), 0);
     CU_ASSERT_FALSE(mg__table_find(p + 8, &b));
-    CU_ASSERT_EQUAL(mg__table_insert(p + 8, 2, 2, 1, &r), 0);
-    CU_ASSERT_TRUE(mg__table_find(p, &b) && b.size == 1 && b.stack == 1 && b.epoch == 0);
-    CU_ASSERT_TRUE(mg__table_find(p + 8, &b) && b.size == 2 && b.stack == 2 && b.epoch == 1);
+    CU_ASSERT_EQUAL(mg__table_insert(p + 8, 2, 2, &r), 0);
+    CU_ASSERT_TRUE(mg__table_find(p, &b) && b.size == 1 && b.stack == 1);
+    CU_ASSERT_TRUE(mg__table_find(p + 8, &b) && b.size == 2 && b.stack == 2);
     CU_ASSERT_EQUAL(mg__table_remove(p, &b), 1);
     CU_ASSERT_TRUE(mg__table_find(p + 8, &b) && b.size == 2);
     CU_ASSERT_EQUAL(mg__table_remove(p + 8, &b), 1);
@@ -100,29 +97,25 @@ static void test_replacement(void) {
     uint64_t base = table_entries();
     uintptr_t p = 0x55550000abc0u;
     mg_block r, b;
-    CU_ASSERT_EQUAL(mg__table_insert(p, 10, 5, 0, &r), 0);
+    CU_ASSERT_EQUAL(mg__table_insert(p, 10, 5, &r), 0);
     memset(&r, 0, sizeof r);
     /* Second insert of the same pointer: a free we never saw. */
-    CU_ASSERT_EQUAL(mg__table_insert(p, 20, 6, 1, &r), 1);
+    CU_ASSERT_EQUAL(mg__table_insert(p, 20, 6, &r), 1);
     CU_ASSERT_EQUAL(r.size, 10);
     CU_ASSERT_EQUAL(r.stack, 5);
-    CU_ASSERT_EQUAL(r.epoch, 0);
     CU_ASSERT_EQUAL(table_entries(), base + 1);
     CU_ASSERT_TRUE(mg__table_find(p, &b));
     CU_ASSERT_EQUAL(b.size, 20);
     CU_ASSERT_EQUAL(b.stack, 6);
-    CU_ASSERT_EQUAL(b.epoch, 1);
     /* And again, the extremes replaced by zeros. */
-    CU_ASSERT_EQUAL(mg__table_insert(p, MG_SIZE_MAX, MG_STACK_INTERNAL, 1, &r), 1);
+    CU_ASSERT_EQUAL(mg__table_insert(p, MG_SIZE_MAX, MG_STACK_INTERNAL, &r), 1);
     CU_ASSERT_EQUAL(r.size, 20);
-    CU_ASSERT_EQUAL(mg__table_insert(p, 0, 0, 0, &r), 1);
+    CU_ASSERT_EQUAL(mg__table_insert(p, 0, 0, &r), 1);
     CU_ASSERT_EQUAL(r.size, MG_SIZE_MAX);
     CU_ASSERT_EQUAL(r.stack, MG_STACK_INTERNAL);
-    CU_ASSERT_EQUAL(r.epoch, 1);
     CU_ASSERT_TRUE(mg__table_find(p, &b));
     CU_ASSERT_EQUAL(b.size, 0);
     CU_ASSERT_EQUAL(b.stack, 0);
-    CU_ASSERT_EQUAL(b.epoch, 0);
     CU_ASSERT_EQUAL(mg__table_remove(p, &b), 1);
     CU_ASSERT_EQUAL(table_entries(), base);
 }
@@ -137,20 +130,18 @@ static void test_field_limits(void) {
     uintptr_t p = 0x600000000000u;
     unsigned k = 0, bad = 0;
     for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++)
-        for (size_t ti = 0; ti < sizeof stacks / sizeof *stacks; ti++)
-            for (unsigned e = 0; e < 2; e++, k++) {
+        for (size_t ti = 0; ti < sizeof stacks / sizeof *stacks; ti++, k++) {
                 mg_block r;
-                if (mg__table_insert(p + k * 16u, sizes[si], stacks[ti], e, &r) != 0) bad++;
+                if (mg__table_insert(p + k * 16u, sizes[si], stacks[ti], &r) != 0) bad++;
             }
     CU_ASSERT_EQUAL(bad, 0);
     CU_ASSERT_EQUAL(table_entries(), base + k);
     k = 0;
     for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++)
-        for (size_t ti = 0; ti < sizeof stacks / sizeof *stacks; ti++)
-            for (unsigned e = 0; e < 2; e++, k++) {
+        for (size_t ti = 0; ti < sizeof stacks / sizeof *stacks; ti++, k++) {
                 mg_block b;
                 int ok = mg__table_remove(p + k * 16u, &b) == 1 && b.size == sizes[si] &&
-                         b.stack == stacks[ti] && b.epoch == e;
+                         b.stack == stacks[ti];
                 if (!ok) bad++;
             }
     CU_ASSERT_EQUAL(bad, 0);
@@ -165,17 +156,15 @@ static void test_set_stack(void) {
     mg_block r, b;
     CU_ASSERT_EQUAL(mg__table_set_stack(p, 3), 0); /* not there */
     CU_ASSERT_EQUAL(table_entries(), base);
-    CU_ASSERT_EQUAL(mg__table_insert(p, MG_SIZE_MAX, 3, 1, &r), 0);
+    CU_ASSERT_EQUAL(mg__table_insert(p, MG_SIZE_MAX, 3, &r), 0);
     CU_ASSERT_EQUAL(mg__table_set_stack(p, MG_STACK_INTERNAL), 1);
     CU_ASSERT_TRUE(mg__table_find(p, &b));
     CU_ASSERT_EQUAL(b.size, MG_SIZE_MAX);
     CU_ASSERT_EQUAL(b.stack, MG_STACK_INTERNAL);
-    CU_ASSERT_EQUAL(b.epoch, 1);
     CU_ASSERT_EQUAL(mg__table_set_stack(p, 0), 1);
     CU_ASSERT_TRUE(mg__table_find(p, &b));
     CU_ASSERT_EQUAL(b.size, MG_SIZE_MAX);
     CU_ASSERT_EQUAL(b.stack, 0);
-    CU_ASSERT_EQUAL(b.epoch, 1);
     CU_ASSERT_EQUAL(mg__table_remove(p, &b), 1);
     CU_ASSERT_EQUAL(table_entries(), base);
 }
@@ -195,7 +184,7 @@ static void fe_cb(uintptr_t p, const mg_block *b, void *ctx) {
     uint64_t i = (p - c->lo) / 16u;
     c->seen++;
     c->key_sum += p;
-    if (b->size != meta_size(i) || b->stack != meta_stack(i) || b->epoch != meta_epoch(i))
+    if (b->size != meta_size(i) || b->stack != meta_stack(i))
         c->bad++;
 }
 
@@ -206,7 +195,7 @@ static void test_foreach(void) {
     uint64_t sum = 0;
     for (uint64_t i = 0; i < N; i++) {
         mg_block r;
-        mg__table_insert(lo + i * 16u, meta_size(i), meta_stack(i), meta_epoch(i), &r);
+        mg__table_insert(lo + i * 16u, meta_size(i), meta_stack(i), &r);
         sum += lo + i * 16u;
     }
     fe_ctx c = {.lo = lo, .hi = lo + N * 16u};
@@ -233,20 +222,6 @@ static void test_foreach(void) {
         mg__table_remove(lo + i * 16u, &b);
     }
     CU_ASSERT_EQUAL(table_entries(), base);
-}
-
-static void test_recently_freed_ring(void) {
-    uintptr_t p = 0x7abc00001230u, q = 0x7abc00009990u;
-    CU_ASSERT_FALSE(mg__table_recently_freed(p));
-    mg__table_note_freed(p);
-    CU_ASSERT_TRUE(mg__table_recently_freed(p));
-    CU_ASSERT_FALSE(mg__table_recently_freed(q));
-    /* The ring is small: after many other frees p has dropped out. */
-    for (uintptr_t i = 1; i <= 100000; i++) mg__table_note_freed(0x100000000000u + i * 16u);
-    CU_ASSERT_FALSE(mg__table_recently_freed(p));
-    CU_ASSERT_TRUE(mg__table_recently_freed(0x100000000000u + 100000u * 16u));
-    /* The ring does not touch the live entries. */
-    CU_ASSERT_EQUAL(table_entries(), 0);
 }
 
 /* ---- churn: backward-shift deletion ----------------------------------------------------
@@ -278,7 +253,7 @@ static void run_clusters(size_t nclusters, size_t check_every) {
     for (size_t i = 0; i < n; i++) {
         mg_block r;
         uint32_t k = order[i];
-        if (mg__table_insert(keys[k], meta_size(k), meta_stack(k), meta_epoch(k), &r) != 0) bad++;
+        if (mg__table_insert(keys[k], meta_size(k), meta_stack(k), &r) != 0) bad++;
     }
     CU_ASSERT_EQUAL(bad, 0);
     CU_ASSERT_EQUAL(table_entries(), base + n);
@@ -289,7 +264,7 @@ static void run_clusters(size_t nclusters, size_t check_every) {
         mg_block b;
         uint32_t k = order[i];
         if (mg__table_remove(keys[k], &b) != 1 || b.size != meta_size(k) ||
-            b.stack != meta_stack(k) || b.epoch != meta_epoch(k))
+            b.stack != meta_stack(k))
             bad++;
         gone[k] = 1;
         if ((i + 1) % check_every == 0 && !check_cluster_set(keys, gone, n)) failures++;
@@ -330,7 +305,7 @@ static void test_million(void) {
     size_t bad = 0;
     for (uint32_t i = 0; i < BIG_N; i++) {
         mg_block r;
-        if (mg__table_insert(big_key(i), meta_size(i), meta_stack(i), meta_epoch(i), &r) != 0)
+        if (mg__table_insert(big_key(i), meta_size(i), meta_stack(i), &r) != 0)
             bad++;
     }
     CU_ASSERT_EQUAL(bad, 0);
@@ -350,7 +325,7 @@ static void test_million(void) {
         mg_block b;
         uint32_t k = order[i];
         if (mg__table_remove(big_key(k), &b) != 1 || b.size != meta_size(k) ||
-            b.stack != meta_stack(k) || b.epoch != meta_epoch(k))
+            b.stack != meta_stack(k))
             removed_bad++;
         gone[k] = 1;
         if ((i + 1) % 125000u == 0) wrong_total += verify_big(gone);
@@ -365,7 +340,7 @@ static void test_million(void) {
     for (uint32_t i = 0; i < BIG_N / 2; i++) {
         mg_block r;
         uint32_t k = order[i];
-        if (mg__table_insert(big_key(k), meta_size(k), meta_stack(k), meta_epoch(k), &r) != 0)
+        if (mg__table_insert(big_key(k), meta_size(k), meta_stack(k), &r) != 0)
             bad++;
         gone[k] = 0;
     }
@@ -428,7 +403,7 @@ static void *worker_main(void *arg) {
     for (uint32_t i = 0; i < PER_THREAD; i++) {
         mg_block r;
         uint64_t m = i + w->id;
-        if (mg__table_insert(thread_key(w->id, i), meta_size(m), meta_stack(m), meta_epoch(m), &r) != 0)
+        if (mg__table_insert(thread_key(w->id, i), meta_size(m), meta_stack(m), &r) != 0)
             w->errors++;
     }
     pthread_barrier_wait(&barrier); /* main counts the entries here */
@@ -439,10 +414,9 @@ static void *worker_main(void *arg) {
         uint32_t k = order[i];
         uint64_t m = k + w->id;
         if (mg__table_remove(thread_key(w->id, k), &b) != 1 || b.size != meta_size(m) ||
-            b.stack != meta_stack(m) || b.epoch != meta_epoch(m))
+            b.stack != meta_stack(m))
             w->errors++;
         gone[k] = 1;
-        if (i % 64 == 0) mg__table_note_freed(thread_key(w->id, k));
     }
     for (uint32_t i = 0; i < PER_THREAD; i++) {
         uint64_t m = i + w->id;
@@ -501,13 +475,13 @@ static void *contend_main(void *arg) {
     for (unsigned round = 0; round < 40; round++) {
         for (uint32_t i = 0; i < 512; i++) {
             mg_block r;
-            if (mg__table_insert(contended_key(w->id, i), i, w->id + 1, round & 1u, &r) != 0)
+            if (mg__table_insert(contended_key(w->id, i), i, w->id + 1, &r) != 0)
                 w->errors++;
         }
         for (uint32_t i = 0; i < 512; i++) {
             mg_block b;
             if (mg__table_remove(contended_key(w->id, i), &b) != 1 || b.size != i ||
-                b.stack != w->id + 1 || b.epoch != (round & 1u))
+                b.stack != w->id + 1)
                 w->errors++;
         }
     }
@@ -538,7 +512,6 @@ MGT_MAIN({
                                      {"field_limits", test_field_limits},
                                      {"set_stack", test_set_stack},
                                      {"foreach", test_foreach},
-                                     {"recently_freed_ring", test_recently_freed_ring},
                                      {NULL, NULL}};
     static const mgt_case churn[] = {{"clusters_small", test_clusters_small},
                                      {"clusters_many", test_clusters_many},
