@@ -167,6 +167,23 @@ static inline uint64_t *trailer_of(const void *p, size_t usable) {
     return (uint64_t *)(void *)((unsigned char *)(uintptr_t)p + usable - MG_TRAILER);
 }
 
+/* The canary: when the allocator left slack, the byte right after the requested size
+ * holds the trailer's top byte, so writing one byte past the end is caught at the free
+ * even where the trailer itself lies further on. */
+static inline unsigned char canary_of(uint64_t t) { return (unsigned char)(t >> 56); }
+
+/* Writes the trailer (and canary) of block p with n requested bytes. */
+static inline void seal(void *p, size_t usable, size_t n, uint64_t low) {
+    uint64_t t = mg__t_make((uintptr_t)p, low);
+    *trailer_of(p, usable) = t;
+    if (mg__t_slack(t)) ((unsigned char *)p)[n] = canary_of(t);
+}
+
+/* 1 when the canary of block p (n requested bytes, trailer t) is intact. */
+static inline bool canary_ok(const void *p, size_t n, uint64_t t) {
+    return !mg__t_slack(t) || ((const unsigned char *)p)[n] == canary_of(t);
+}
+
 /* ---- accounting ------------------------------------------------------------------ */
 /* A new peak was reached and not yet followed by a decrease. Claimed with an exchange so
  * that one thread records the breakdown; the recording itself is serialized in stacks.c. */
@@ -265,7 +282,7 @@ static inline __attribute__((always_inline)) void *track(void *p, size_t n, uint
     }
     unsigned win = internal ? 0 : mg__g.window;
     flags |= slack | ((uint64_t)win << MG_T_WIN_SHIFT) | (internal ? MG_T_INTERNAL : 0);
-    *trailer_of(p, usable) = mg__t_make((uintptr_t)p, flags);
+    seal(p, usable, n, flags);
     if (internal) return p;
     apply_delta((int64_t)n, 1);
     mg__addu(&mg__g.total_allocs, 1);
@@ -320,7 +337,7 @@ void mg__untrack(uintptr_t p) {
     if (t & MG_T_TABLE) mg__table_set_stack(p, MG_STACK_INTERNAL);
     uint64_t low = (t & MG_T_LOW_MASK & ~((uint64_t)MG_T_WIN_MASK << MG_T_WIN_SHIFT)) |
                    MG_T_INTERNAL;
-    *tp = mg__t_make(p, low);
+    seal((void *)p, usable, b.size, low);
 }
 
 /* Stack captures in flight, and whether a fork is being prepared. The unwinder takes
@@ -405,14 +422,16 @@ static inline __attribute__((always_inline)) void release_and_free(void *p, void
     uint64_t *tp = trailer_of(p, usable);
     uint64_t t = *tp;
     if (MG_LIKELY(mg__t_valid((uintptr_t)p, t))) {
+        binfo b;
         if (MG_LIKELY(!(t & (MG_T_INTERNAL | MG_T_TABLE)))) {
-            binfo b = {usable - MG_TRAILER - mg__t_slack(t), MG_STACK_NONE, mg__t_window(t), false};
-            uncount(&b);
+            b = (binfo){usable - MG_TRAILER - mg__t_slack(t), MG_STACK_NONE, mg__t_window(t), false};
         } else {
-            binfo b;
             decode((uintptr_t)p, usable, t, true, &b);
-            if (!b.internal) uncount(&b);
         }
+        /* An overwritten canary is reported; the trailer is intact, so the block is
+         * still accounted when the report returns. */
+        if (MG_UNLIKELY(!canary_ok(p, b.size, t))) misuse(MG_MISUSE_BAD_TRAILER, p, ret);
+        if (!b.internal) uncount(&b);
         /* Before the real free: afterwards the memory may belong to another thread. */
         *tp = mg__t_freed((uintptr_t)p, t);
     } else {
@@ -449,6 +468,7 @@ static void *tracked_realloc(void *old, size_t n, void *ret) {
     bool valid = mg__t_valid((uintptr_t)old, t);
     if (valid) {
         decode((uintptr_t)old, ousable, t, true, &ob);
+        if (!canary_ok(old, ob.size, t)) misuse(MG_MISUSE_BAD_TRAILER, old, ret);
     } else {
         misuse(mg__t_is_freed((uintptr_t)old, t) ? MG_MISUSE_DOUBLE_FREE : MG_MISUSE_BAD_TRAILER,
                old, ret);
