@@ -30,6 +30,7 @@
 
 #include "symbolize.h"
 #include "util.h"
+#include "wire.h"
 
 #define MG_EXIT_HEAP 86
 #define BIN_OUTPUT_CAP (16 * 1024)
@@ -64,30 +65,6 @@ static uint64_t now_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int hexval(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-void mg_unescape(char *s) {
-    if (s[0] == '-' && s[1] == '\0') {
-        s[0] = '\0';
-        return;
-    }
-    char *w = s;
-    for (char *r = s; *r; r++) {
-        if (r[0] == '%' && hexval(r[1]) >= 0 && hexval(r[2]) >= 0) {
-            *w++ = (char)(hexval(r[1]) * 16 + hexval(r[2]));
-            r += 2;
-        } else {
-            *w++ = *r;
-        }
-    }
-    *w = '\0';
 }
 
 const char *mg_signal_name(int sig, char *buf, size_t len) {

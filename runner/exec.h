@@ -47,9 +47,6 @@ typedef struct mg_exec_opts {
  * Returns 0, or -1 with err filled for a setup error (nothing could run). */
 int mg_exec(const mg_exec_opts *opts, mg_run *run, char *err, size_t errlen);
 
-/* Decodes a percent-escaped protocol token in place; "-" becomes "". */
-void mg_unescape(char *s);
-
 /* "SIGSEGV", "SIGABRT", ... or "signal N". */
 const char *mg_signal_name(int sig, char *buf, size_t len);
 
