@@ -64,6 +64,15 @@
 #define MG_WIRE_MAX_DIFFS 64
 #define MG_WIRE_MAX_PEAK 32
 
+/* A frame of a "STK" line that stands for frames left out of a deep stack: the
+ * collector keeps the innermost and the outermost frames (the test's own) and puts
+ * MG_FRAME_GAP | <number of frames left out> between them. No user-space return
+ * address has these top bits. */
+#define MG_FRAME_GAP 0xFFFF000000000000ull
+#define MG_FRAME_GAP_MASK 0xFFFF000000000000ull
+#define MG_FRAME_IS_GAP(ip) (((ip) & MG_FRAME_GAP_MASK) == MG_FRAME_GAP)
+#define MG_FRAME_GAP_COUNT(ip) ((unsigned)((ip) & 0xFFFFFFFFu))
+
 /* Tokens of one protocol line the CLI accepts (a stack line: STK, id, 64 frames). */
 #define MG_WIRE_MAX_TOKENS 72
 

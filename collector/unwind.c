@@ -8,12 +8,18 @@
  *    of a function without one (e.g. a libc function calling malloc) hides its caller.
  * Both report return addresses, innermost first; mg__capture trims the collector's own
  * frames so that frames[0] is the return address into the function that called malloc.
+ * A stack deeper than the configured depth keeps its innermost frames and its outermost
+ * ones (the test and the harness that called into a library), with a gap marker
+ * (protocol.h, MG_FRAME_GAP) standing for the frames between.
  */
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 #include <pthread.h>
 
+#include <string.h>
+
 #include "internal.h"
+#include "protocol.h"
 
 mg_unwind_fn mg__unwind = mg__unwind_libunwind;
 
@@ -59,12 +65,13 @@ __attribute__((noinline)) int mg__unwind_fp(uintptr_t *frames, int max) {
     return n;
 }
 
+/* Deepest stack walked; a deeper one is cut at its outer end. */
+#define MAX_WALK 256
+
 int mg__capture(void *ret, uintptr_t *frames, int max) {
     enum { SLACK = 6 };
-    uintptr_t tmp[MG_MAX_FRAMES + SLACK];
-    int want = max + SLACK;
-    if (want > MG_MAX_FRAMES + SLACK) want = MG_MAX_FRAMES + SLACK;
-    int n = mg__unwind(tmp, want);
+    uintptr_t tmp[MAX_WALK + SLACK];
+    int n = mg__unwind(tmp, MAX_WALK + SLACK);
     int start = -1;
     for (int i = 0; i < n && i < SLACK + 1; i++) {
         if (tmp[i] == (uintptr_t)ret) {
@@ -76,7 +83,17 @@ int mg__capture(void *ret, uintptr_t *frames, int max) {
         frames[0] = (uintptr_t)ret;
         return 1;
     }
-    int k = 0;
-    for (int i = start; i < n && k < max; i++) frames[k++] = tmp[i];
-    return k;
+    int avail = n - start;
+    if (avail <= max || max < 8) {
+        int k = avail < max ? avail : max;
+        memcpy(frames, tmp + start, (size_t)k * sizeof *frames);
+        return k;
+    }
+    /* Too deep: the innermost frames (where the memory was asked for) and the outermost
+     * (the test that called into the library, and the harness), with a gap marker. */
+    int outer = max * 5 / 8, inner = max - outer - 1;
+    memcpy(frames, tmp + start, (size_t)inner * sizeof *frames);
+    frames[inner] = (uintptr_t)(MG_FRAME_GAP | (uint64_t)(avail - inner - outer));
+    memcpy(frames + inner + 1, tmp + n - outer, (size_t)outer * sizeof *frames);
+    return max;
 }
