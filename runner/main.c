@@ -23,15 +23,33 @@
 #include "baseline.h"
 #include "budgets.h"
 #include "commands.h"
+#include "elfcheck.h"
 #include "exec.h"
 #include "memgate/version.h"
+#include "outfile.h"
 #include "report.h"
 #include "suppress.h"
 #include "util.h"
 
+/* The signal that asked the run to stop (SIGINT, SIGTERM, SIGHUP), 0 while none did.
+ * mg_exec polls it, kills the running tests and returns what finished. */
 static volatile int interrupted;
 
 static void on_signal(int sig) { interrupted = sig; }
+
+/* From here on SIGINT, SIGTERM and SIGHUP stop the run in order (tests killed, reports
+ * of what finished written). SA_RESETHAND: a second signal gets the default action, so a
+ * user can still end memgate at once if the orderly stop itself hangs. */
+static void catch_stop_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
 
 static void usage(FILE *out) {
     fputs("usage: memgate run [OPTIONS] BINARY...\n"
@@ -143,16 +161,59 @@ static int parse_uint(const char *opt, const char *val, unsigned lo, unsigned hi
     return 0;
 }
 
-static int check_binary(const char *path) {
-    if (access(path, F_OK) != 0) {
-        fprintf(stderr, "memgate: %s: no such file\n", path);
-        return -1;
+/* Checks a test program before anything runs (mg_check_program: a directory, a file
+ * that is not executable or not a program, a static binary, another machine than
+ * libmemgate's). Prints the problem and returns -1, or prints the warnings (a script, a
+ * statically linked CUnit) and returns 0. */
+static int check_binary(const char *path, const mg_elf_info *lib) {
+    char err[PATH_MAX + 512];
+    mg_strlist warnings = {0};
+    int rc = mg_check_program(path, lib, &warnings, err, sizeof err);
+    if (rc != 0) fprintf(stderr, "memgate: %s\n", err);
+    for (size_t i = 0; i < warnings.n; i++)
+        fprintf(stderr, "memgate: warning: %s\n", warnings.items[i]);
+    mg_strlist_free(&warnings);
+    return rc;
+}
+
+/* The program of `memgate exec`, found as execvp(3) would (a bare name is searched in
+ * PATH), so the path handed on is the file that runs. Heap string, or NULL after
+ * printing why. */
+static char *resolve_program(const char *name) {
+    char *path = mg_path_search(name);
+    if (!path) {
+        if (errno == EACCES)
+            fprintf(stderr, "memgate: %s: found in PATH, but not executable\n", name);
+        else
+            fprintf(stderr, "memgate: %s: not found in PATH (give its path, e.g. ./%s)\n", name,
+                    name);
     }
-    if (access(path, X_OK) != 0) {
-        fprintf(stderr, "memgate: %s: not executable\n", path);
-        return -1;
+    return path;
+}
+
+/* libmemgate: --library, else MEMGATE_LIBRARY, else beside memgate, checked to be an
+ * ELF shared object exporting memgate_version (read with libelf, never dlopen()ed: it
+ * would replace this process's malloc). Returns the path (heap) and fills *info, or
+ * NULL after printing the problem. */
+static char *checked_library(const char *option, mg_elf_info *info) {
+    const char *env = getenv("MEMGATE_LIBRARY");
+    const char *source = option ? "--library" : env && *env ? "MEMGATE_LIBRARY" : NULL;
+    char *lib = option ? mg_xstrdup(option) : find_library();
+    if (!lib) {
+        fprintf(stderr, "memgate: cannot find libmemgate.so.0 beside memgate (set "
+                        "MEMGATE_LIBRARY or --library)\n");
+        return NULL;
     }
-    return 0;
+    char err[PATH_MAX + 256];
+    if (mg_check_library(lib, info, err, sizeof err) != 0) {
+        if (source)
+            fprintf(stderr, "memgate: %s %s\n", source, err);
+        else
+            fprintf(stderr, "memgate: %s (set MEMGATE_LIBRARY or --library)\n", err);
+        free(lib);
+        return NULL;
+    }
+    return lib;
 }
 
 /* Parses "I/N" with 0 <= I < N. */
@@ -309,7 +370,9 @@ static int parse_options(int argc, char **argv, cli *o, bool stop_at_operand) {
 }
 
 /* Bazel and GoogleTest sharding variables, when --shard was not given. Also touches
- * the shard status file, which tells Bazel that sharding is supported. */
+ * the shard status file, which tells Bazel that sharding is supported. A pair of which
+ * only one variable is set is an error: running every test instead of one shard would
+ * silently multiply the work of a sharded CI job. */
 static int shard_from_env(cli *o) {
     static const char *vars[][3] = {{"TEST_SHARD_INDEX", "TEST_TOTAL_SHARDS", "TEST_SHARD_STATUS_FILE"},
                                     {"GTEST_SHARD_INDEX", "GTEST_TOTAL_SHARDS", "GTEST_SHARD_STATUS_FILE"}};
@@ -320,13 +383,42 @@ static int shard_from_env(cli *o) {
             FILE *f = fopen(status, "a");
             if (f) fclose(f);
         }
-        if (o->shard_given || !idx || !total || !*idx || !*total) continue;
+        if (o->shard_given) continue;
+        bool has_idx = idx && *idx, has_total = total && *total;
+        if (has_idx != has_total) {
+            fprintf(stderr,
+                    "memgate: %s is set but %s is not: set both to run one shard, or neither "
+                    "to run every test (or pass --shard I/N)\n",
+                    vars[k][has_idx ? 0 : 1], vars[k][has_idx ? 1 : 0]);
+            return -1;
+        }
+        if (!has_idx) continue;
         char text[64];
         snprintf(text, sizeof text, "%s/%s", idx, total);
         if (parse_shard(vars[k][0], text, &o->ex.shard_index, &o->ex.shard_count)) return -1;
         o->shard_given = true;
     }
     return 0;
+}
+
+/* The checks on the paths of a run, before any test runs (mg_outfile_check_all): each
+ * output's directory exists and is writable, no two outputs are one file, and no output
+ * overwrites a test binary. junit_source names where the JUnit path came from. Prints
+ * the problem and returns -1, or 0. */
+static int check_paths(const cli *o, const char *junit_source, char *const *binaries,
+                       size_t nbinaries) {
+    mg_path_use *uses = mg_xcalloc(4 + nbinaries, sizeof *uses);
+    size_t n = 0;
+    uses[n++] = (mg_path_use){"--json", o->json, true};
+    uses[n++] = (mg_path_use){junit_source, o->junit, true};
+    uses[n++] = (mg_path_use){"--html", o->html, true};
+    uses[n++] = (mg_path_use){"--update-baseline", o->update_baseline, true};
+    for (size_t i = 0; i < nbinaries; i++) uses[n++] = (mg_path_use){"test binary", binaries[i], false};
+    char err[2 * PATH_MAX + 256];
+    int rc = mg_outfile_check_all(uses, n, err, sizeof err);
+    if (rc != 0) fprintf(stderr, "memgate: %s\n", err);
+    free(uses);
+    return rc;
 }
 
 static int write_reports(const cli *o, const mg_run *run) {
@@ -365,65 +457,74 @@ static int cmd_run(int argc, char **argv, bool exec_mode) {
                                                    : "no test binary given (memgate run [OPTIONS] BINARY...)");
         return 2;
     }
-    for (int i = first; i < argc && (!exec_mode || i == first); i++)
-        if (check_binary(argv[i]) != 0) return 2;
-
+    /* Everything the run holds, freed at `done` whatever the way out. */
+    int rc = 2;
     char err[2048];
     mg_budget_file *bf = NULL;
+    mg_suppressions *supp = NULL;
+    mg_baseline *base = NULL, *ratchet_old = NULL;
+    mg_run run = {0};
+    char *program = NULL;
+    mg_elf_info lib_info;
+    char *lib = checked_library(o.library, &lib_info);
+    if (!lib) goto done;
+
+    /* The binaries as they will be run: `exec` finds its program in PATH like execvp. */
+    char **binaries = &argv[first];
+    size_t nbinaries = exec_mode ? 1 : (size_t)(argc - first);
+    if (exec_mode) {
+        program = resolve_program(argv[first]);
+        if (!program) goto done;
+        binaries = &program;
+    }
+    for (size_t i = 0; i < nbinaries; i++)
+        if (check_binary(binaries[i], &lib_info) != 0) goto done;
+
     if (o.budgets_path && mg_budgets_load(o.budgets_path, &bf, err, sizeof err) != 0) {
         fprintf(stderr, "memgate: %s\n", err);
-        return 2;
+        goto done;
     }
-    mg_suppressions *supp = mg_supp_new_builtin();
-    if (o.supp_path && mg_supp_load_file(supp, o.supp_path, err, sizeof err) != 0) {
-        fprintf(stderr, "memgate: %s\n", err);
-        mg_supp_free(supp);
-        mg_budgets_free(bf);
-        return 2;
+    supp = mg_supp_new_builtin();
+    if (o.supp_path) {
+        mg_strlist warnings = {0};
+        int loaded = mg_supp_load_file(supp, o.supp_path, &warnings, err, sizeof err);
+        for (size_t i = 0; i < warnings.n; i++)
+            fprintf(stderr, "memgate: warning: %s\n", warnings.items[i]);
+        mg_strlist_free(&warnings);
+        if (loaded != 0) {
+            fprintf(stderr, "memgate: %s\n", err);
+            goto done;
+        }
     }
-    if (shard_from_env(&o) != 0) {
-        mg_supp_free(supp);
-        mg_budgets_free(bf);
-        return 2;
-    }
+    if (shard_from_env(&o) != 0) goto done;
     /* Bazel and GoogleTest name the JUnit file they collect. */
+    const char *junit_source = "--junit";
     if (!o.junit) {
         const char *x = getenv("XML_OUTPUT_FILE");
         const char *g = getenv("GTEST_OUTPUT");
-        if (x && *x) o.junit = x;
-        else if (g && !strncmp(g, "xml:", 4) && g[4]) o.junit = g + 4;
+        if (x && *x) {
+            o.junit = x;
+            junit_source = "XML_OUTPUT_FILE";
+        } else if (g && !strncmp(g, "xml:", 4) && g[4]) {
+            o.junit = g + 4;
+            junit_source = "GTEST_OUTPUT";
+        }
     }
-    mg_baseline *base = NULL;
     if (o.baseline && mg_baseline_load(o.baseline, &base, err, sizeof err) != 0) {
         fprintf(stderr, "memgate: %s\n", err);
-        mg_supp_free(supp);
-        mg_budgets_free(bf);
-        return 2;
+        goto done;
     }
-    mg_baseline *ratchet_old = NULL;
     if (o.ratchet && !o.update_baseline) {
         fprintf(stderr, "memgate: --ratchet needs --update-baseline FILE\n");
-        return 2;
+        goto done;
     }
     if (o.ratchet && access(o.update_baseline, F_OK) == 0 &&
         mg_baseline_load(o.update_baseline, &ratchet_old, err, sizeof err) != 0) {
         fprintf(stderr, "memgate: %s\n", err);
-        return 2;
+        goto done;
     }
-    char *lib = o.library ? mg_xstrdup(o.library) : find_library();
-    if (!lib || access(lib, R_OK) != 0) {
-        fprintf(stderr, "memgate: cannot find libmemgate.so.0%s%s (set MEMGATE_LIBRARY or --library)\n",
-                lib ? " at " : "", lib ? lib : "");
-        free(lib);
-        mg_supp_free(supp);
-        mg_budgets_free(bf);
-        return 2;
-    }
-    /* Relative binary paths keep working for the children; the report shows them as given. */
-    if (o.json && access(o.json, F_OK) == 0 && access(o.json, W_OK) != 0) {
-        fprintf(stderr, "memgate: --json %s: not writable\n", o.json);
-        return 2;
-    }
+    /* Every report can be written, before any test runs rather than after all did. */
+    if (check_paths(&o, junit_source, binaries, nbinaries) != 0) goto done;
 
     progress prog = {0};
     bool tty = isatty(1);
@@ -441,26 +542,19 @@ static int cmd_run(int argc, char **argv, bool exec_mode) {
     o.ex.on_result = on_result;
     o.ex.ctx = &prog;
     o.ex.interrupted = &interrupted;
-    if (exec_mode) {
-        o.ex.binaries = &argv[first];
-        o.ex.nbinaries = 1;
-        o.ex.argv = &argv[first];
-    } else {
-        o.ex.binaries = &argv[first];
-        o.ex.nbinaries = (size_t)(argc - first);
-    }
+    /* Relative binary paths keep working for the children; the report shows them as given
+     * (with `exec`, as found in PATH; argv[0] stays as typed). */
+    o.ex.binaries = binaries;
+    o.ex.nbinaries = nbinaries;
+    if (exec_mode) o.ex.argv = &argv[first];
 
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    catch_stop_signals();
 
-    mg_run run = {0};
     run.started_at = iso_now();
     char host[256] = "";
     gethostname(host, sizeof host - 1);
     run.hostname = mg_xstrdup(host);
-    int rc = mg_exec(&o.ex, &run, err, sizeof err);
+    rc = mg_exec(&o.ex, &run, err, sizeof err);
     if (o.shard_given) run.shard = mg_xasprintf("%u/%u", o.ex.shard_index, o.ex.shard_count);
     if (rc != 0) {
         fprintf(stderr, "memgate: %s\n", err);
@@ -495,11 +589,13 @@ static int cmd_run(int argc, char **argv, bool exec_mode) {
         }
         if (interrupted) rc = 128 + interrupted;
     }
+done:
     mg_run_free_contents(&run);
     mg_baseline_free(base);
     mg_baseline_free(ratchet_old);
     mg_supp_free(supp);
     mg_budgets_free(bf);
+    free(program);
     free(lib);
     free(o.filters);
     return rc;
@@ -520,13 +616,23 @@ static int cmd_list(int argc, char **argv) {
         fprintf(stderr, "memgate: no test binary given (memgate list BINARY...)\n");
         return 2;
     }
-    for (int i = first; i < argc; i++)
-        if (check_binary(argv[i]) != 0) return 2;
-    char *lib = o.library ? mg_xstrdup(o.library) : find_library();
+    mg_elf_info lib_info;
+    char *lib = checked_library(o.library, &lib_info);
     if (!lib) {
-        fprintf(stderr, "memgate: cannot find libmemgate.so.0 (set MEMGATE_LIBRARY or --library)\n");
+        free(o.filters);
         return 2;
     }
+    for (int i = first; i < argc; i++) {
+        if (check_binary(argv[i], &lib_info) != 0) {
+            free(lib);
+            free(o.filters);
+            return 2;
+        }
+    }
+    /* Listing starts the binaries (and runs a program without CUnit once): a signal
+     * stops them too, instead of leaving them behind in their own process groups. */
+    o.ex.interrupted = &interrupted;
+    catch_stop_signals();
     o.ex.library = lib;
     o.ex.binaries = &argv[first];
     o.ex.nbinaries = (size_t)(argc - first);
@@ -541,9 +647,11 @@ static int cmd_list(int argc, char **argv) {
     /* Programs without a CUnit runner ran once as a whole-process test: list that. */
     for (size_t i = 0; i < run.ntests; i++)
         printf("%s/%s\t%s\n", run.tests[i].suite, run.tests[i].name, run.tests[i].binary);
+    if (rc != 0) fprintf(stderr, "memgate: %s\n", err);
     mg_run_free_contents(&run);
     free(lib);
     free(o.filters);
+    if (interrupted) return 128 + interrupted;
     return rc == 0 ? 0 : 2;
 }
 

@@ -404,13 +404,7 @@ bool mg_outfile_same(const char *a, const char *b) {
     return same;
 }
 
-static bool is_pair(const char *a, const char *b, const char *pa, const char *pb) {
-    if (!pa || !pb) return false;
-    return (!strcmp(a, pa) && !strcmp(b, pb)) || (!strcmp(a, pb) && !strcmp(b, pa));
-}
-
-int mg_outfile_check_all(const mg_path_use *uses, size_t n, const char *allowed_pair_a,
-                         const char *allowed_pair_b, char *err, size_t errlen) {
+int mg_outfile_check_all(const mg_path_use *uses, size_t n, char *err, size_t errlen) {
     char why[PATH_MAX + 256];
     for (size_t i = 0; i < n; i++) {
         if (!uses[i].output || !uses[i].path) continue;
@@ -423,7 +417,6 @@ int mg_outfile_check_all(const mg_path_use *uses, size_t n, const char *allowed_
         for (size_t j = i + 1; j < n; j++) {
             const mg_path_use *a = &uses[i], *b = &uses[j];
             if (!a->path || !b->path || (!a->output && !b->output)) continue;
-            if (is_pair(a->option, b->option, allowed_pair_a, allowed_pair_b)) continue;
             if (!mg_outfile_same(a->path, b->path)) continue;
             if (a->output && b->output) {
                 mg_set_err(err, errlen, "%s %s and %s %s name the same file", a->option, a->path,

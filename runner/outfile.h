@@ -52,11 +52,8 @@ typedef struct mg_path_use {
 /* The checks a run makes on its paths before any test runs: every output passes
  * mg_outfile_check ("--json out/r.json: directory out does not exist"), no two outputs
  * name the same file ("--json r.xml and --junit ./r.xml name the same file"), and no
- * output would overwrite an input ("--json b.json would overwrite --budgets b.json").
- * Two uses whose options are allowed_pair_a and allowed_pair_b (either order; NULL for
- * none) may share a file: --baseline read and --update-baseline written. 0, or -1 with
- * err filled (no "memgate: " prefix). */
-int mg_outfile_check_all(const mg_path_use *uses, size_t n, const char *allowed_pair_a,
-                         const char *allowed_pair_b, char *err, size_t errlen);
+ * output would overwrite an input ("--json ./t would overwrite test binary ./t"). 0, or
+ * -1 with err filled (no "memgate: " prefix). */
+int mg_outfile_check_all(const mg_path_use *uses, size_t n, char *err, size_t errlen);
 
 #endif

@@ -117,18 +117,42 @@ static char *trim(char *line) {
     return line;
 }
 
-/* Parses one trimmed, non-comment line. Returns 0 after adding its pattern, or -1 with
- * err naming path:lineno. */
+/* Longest part of a bad line quoted in an error message. */
+#define QUOTE_CHARS 60
+
+/* text quoted for a message (mg_quote, cut after QUOTE_CHARS characters): a line of a
+ * binary file or a terminal escape sequence is never echoed raw. Heap string. */
+static char *quoted(const char *text) { return mg_quote(text, strlen(text), QUOTE_CHARS); }
+
+bool mg_supp_pattern_matches_all(const char *pattern) {
+    if (!pattern) return false;
+    size_t len = strlen(pattern);
+    bool anchored_start = len > 0 && pattern[0] == '^';
+    const char *core = pattern + anchored_start;
+    size_t core_len = len - anchored_start;
+    bool anchored_end = core_len > 0 && core[core_len - 1] == '$';
+    if (anchored_end) core_len--;
+    for (size_t i = 0; i < core_len; i++)
+        if (core[i] != '*') return false;
+    /* "^$" matches only the empty text, which no frame has; any other all-star core has a
+     * star of its own or an unanchored end that stands for one. */
+    return core_len > 0 || !anchored_start || !anchored_end;
+}
+
+/* Parses one trimmed, non-comment line. Returns 0 after adding its pattern (and a
+ * warning to warnings when the pattern matches every frame), or -1 with err naming
+ * path:lineno and the line, quoted. */
 static int parse_line(mg_suppressions *s, char *line, const char *path, size_t lineno,
-                      char *err, size_t errlen) {
+                      mg_strlist *warnings, char *err, size_t errlen) {
     static const char *const other_kinds[] = {
         "race", "thread", "mutex", "signal", "deadlock", "called_from_lib",
         "interceptor_via_fun", "interceptor_via_lib", "interceptor_name", "vptr_check",
     };
     char *colon = strchr(line, ':');
     if (!colon) {
-        mg_set_err(err, errlen, "%s:%zu: expected leak:PATTERN, got \"%.60s\"", path, lineno,
-                   line);
+        char *q = quoted(line);
+        mg_set_err(err, errlen, "%s:%zu: expected leak:PATTERN, got %s", path, lineno, q);
+        free(q);
         return -1;
     }
     *colon = '\0';
@@ -138,25 +162,37 @@ static int parse_line(mg_suppressions *s, char *line, const char *path, size_t l
         bool known = false;
         for (size_t i = 0; i < sizeof other_kinds / sizeof other_kinds[0]; i++)
             if (strcmp(kind, other_kinds[i]) == 0) known = true;
-        if (known)
+        if (known) {
             mg_set_err(err, errlen,
                        "%s:%zu: \"%s:\" suppressions are not supported; memgate only reads "
                        "leak:PATTERN",
                        path, lineno, kind);
-        else
-            mg_set_err(err, errlen, "%s:%zu: unknown suppression kind \"%.40s\" (expected leak:PATTERN)",
-                       path, lineno, kind);
+        } else {
+            char *q = mg_quote(kind, strlen(kind), 40);
+            mg_set_err(err, errlen, "%s:%zu: unknown suppression kind %s (expected leak:PATTERN)",
+                       path, lineno, q);
+            free(q);
+        }
         return -1;
     }
+    if (mg_supp_pattern_matches_all(pattern)) {
+        /* Such a pattern is made of '^', '*' and '$' only: safe to print as it is. */
+        mg_strlist_addf(warnings,
+                        "%s:%zu: leak:%s suppresses every allocation (it matches every frame), "
+                        "so no leak can fail a test",
+                        path, lineno, pattern);
+    }
     if (*pattern == '\0') {
-        mg_set_err(err, errlen, "%s:%zu: empty pattern after \"leak:\"", path, lineno);
-        return -1;
+        /* mg_supp_add ignores an empty pattern; a file that says "leak:" gets what it
+         * says, spelled so that messages show it ("e.g. leak:*"). */
+        pattern = "*";
     }
     mg_supp_add(s, pattern);
     return 0;
 }
 
-int mg_supp_load_file(mg_suppressions *s, const char *path, char *err, size_t errlen) {
+int mg_supp_load_file(mg_suppressions *s, const char *path, mg_strlist *warnings, char *err,
+                      size_t errlen) {
     if (!s || !path) {
         mg_set_err(err, errlen, "no suppressions file given");
         return -1;
@@ -167,6 +203,7 @@ int mg_supp_load_file(mg_suppressions *s, const char *path, char *err, size_t er
         return -1;
     }
     const size_t keep = s->n;
+    const size_t kept_warnings = warnings ? warnings->n : 0;
     char *buf = NULL;
     size_t cap = 0, lineno = 0;
     int rc = 0;
@@ -175,13 +212,15 @@ int mg_supp_load_file(mg_suppressions *s, const char *path, char *err, size_t er
     while ((got = getline(&buf, &cap, f)) >= 0) {
         lineno++;
         if (memchr(buf, '\0', (size_t)got)) {
-            mg_set_err(err, errlen, "%s:%zu: not a text file (NUL byte)", path, lineno);
+            char *q = mg_quote(buf, (size_t)got, QUOTE_CHARS);
+            mg_set_err(err, errlen, "%s:%zu: not a text file (NUL byte) in %s", path, lineno, q);
+            free(q);
             rc = -1;
             break;
         }
         char *line = trim(buf);
         if (*line == '\0' || *line == '#') continue;
-        if (parse_line(s, line, path, lineno, err, errlen) != 0) {
+        if (parse_line(s, line, path, lineno, warnings, err, errlen) != 0) {
             rc = -1;
             break;
         }
@@ -192,7 +231,11 @@ int mg_supp_load_file(mg_suppressions *s, const char *path, char *err, size_t er
     }
     free(buf);
     fclose(f);
-    if (rc != 0) truncate_to(s, keep);
+    if (rc != 0) {
+        truncate_to(s, keep);
+        /* A file that is refused warns about nothing. */
+        while (warnings && warnings->n > kept_warnings) free(warnings->items[--warnings->n]);
+    }
     return rc;
 }
 

@@ -6,6 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "report_common.h"
 
 /* Fraction digits kept when parsing "1.5 MiB"; later digits are ignored. Six digits
  * times the largest unit (2^40) still fits in 64 bits, so no floating point is needed. */
@@ -225,4 +229,93 @@ char *mg_read_file(const char *path, size_t *len, bool *open_failed) {
     buf[n] = '\0';
     *len = n;
     return buf;
+}
+
+void mg_strlist_addf(mg_strlist *l, const char *fmt, ...) {
+    if (!l) return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    char *s = mg_xcalloc((size_t)n + 1, 1);
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    l->items = mg_xrealloc(l->items, (l->n + 1) * sizeof *l->items);
+    l->items[l->n++] = s;
+}
+
+void mg_strlist_free(mg_strlist *l) {
+    if (!l) return;
+    for (size_t i = 0; i < l->n; i++) free(l->items[i]);
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
+}
+
+char *mg_quote(const char *s, size_t len, size_t max_chars) {
+    /* A NUL-terminated copy: mg_utf8_seq stops at a NUL, so it never reads past len,
+     * and an embedded NUL is escaped like any other control character. */
+    char *copy = mg_xcalloc(len + 1, 1);
+    if (len) memcpy(copy, s, len);
+    /* Every input byte becomes at most 4 output bytes ("\xNN"). */
+    char *out = mg_xcalloc(len * 4 + 8, 1), *o = out;
+    *o++ = '"';
+    size_t i = 0, chars = 0;
+    while (i < len && chars < max_chars) {
+        const unsigned char *p = (const unsigned char *)copy + i;
+        size_t n = *p ? mg_utf8_seq(p, NULL) : 0;
+        chars++;
+        if (n > 1) {
+            memcpy(o, p, n);
+            o += n;
+            i += n;
+            continue;
+        }
+        i++;
+        switch (*p) {
+        case '"': o += sprintf(o, "\\\""); break;
+        case '\\': o += sprintf(o, "\\\\"); break;
+        case '\n': o += sprintf(o, "\\n"); break;
+        case '\r': o += sprintf(o, "\\r"); break;
+        case '\t': o += sprintf(o, "\\t"); break;
+        default:
+            if (n == 1 && *p >= 0x20 && *p != 0x7f)
+                *o++ = (char)*p;
+            else
+                o += sprintf(o, "\\x%02x", *p);
+        }
+    }
+    *o++ = '"';
+    if (i < len) o += sprintf(o, "...");
+    *o = '\0';
+    free(copy);
+    return out;
+}
+
+char *mg_path_search(const char *name) {
+    if (!name || !*name) {
+        errno = ENOENT;
+        return NULL;
+    }
+    if (strchr(name, '/')) return mg_xstrdup(name);
+    const char *path = getenv("PATH");
+    if (!path) path = "/bin:/usr/bin";
+    int e = ENOENT;
+    for (const char *p = path;; p++) {
+        const char *end = strchr(p, ':');
+        size_t dlen = end ? (size_t)(end - p) : strlen(p);
+        char *cand = dlen ? mg_xasprintf("%.*s/%s", (int)dlen, p, name) : mg_xasprintf("./%s", name);
+        struct stat st;
+        if (stat(cand, &st) == 0 && S_ISREG(st.st_mode)) {
+            if (access(cand, X_OK) == 0) return cand;
+            e = EACCES;
+        }
+        free(cand);
+        if (!end) break;
+        p = end;
+    }
+    errno = e;
+    return NULL;
 }

@@ -35,4 +35,29 @@ void mg_set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((f
  * be opened, false when it could not be read. */
 char *mg_read_file(const char *path, size_t *len, bool *open_failed);
 
+/* A growable list of heap strings (warnings a loader returns for its caller to print). */
+typedef struct mg_strlist {
+    char **items;
+    size_t n;
+} mg_strlist;
+
+/* Appends a printf-formatted string; l may be NULL (the string is then dropped). */
+void mg_strlist_addf(mg_strlist *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Frees the strings and empties the list (which can be used again). */
+void mg_strlist_free(mg_strlist *l);
+
+/* The first len bytes of s (NUL bytes included) made safe to print on a terminal, in
+ * double quotes: '"' and '\' get a backslash, newline, return and tab become \n \r \t,
+ * other control characters, DEL and bytes that are not valid UTF-8 become \xNN; valid
+ * UTF-8 stays as it is. After max_chars characters of input the rest is cut and "..."
+ * follows the closing quote. Heap string. */
+char *mg_quote(const char *s, size_t len, size_t max_chars);
+
+/* The file execvp(3) would run for name, for a program given by name alone: name itself
+ * when it contains a '/', else the first regular file named name in a $PATH directory
+ * that is executable (an empty entry is the current directory, "./name"; without PATH,
+ * glibc's default "/bin:/usr/bin"). Heap string, or NULL with errno ENOENT (nothing of
+ * that name) or EACCES (only files that are not executable). */
+char *mg_path_search(const char *name);
+
 #endif

@@ -482,8 +482,8 @@ static void test_same(void) {
 
 static void test_check_all(void) {
     char *dir = new_dir("all");
-    char *budgets = mg_xasprintf("%s/budgets.json", dir);
-    CU_ASSERT_EQUAL_FATAL(mgt_spit(budgets, "{}"), 0);
+    char *binary = mg_xasprintf("%s/tests", dir);
+    CU_ASSERT_EQUAL_FATAL(mgt_spit(binary, "\x7f" "ELF"), 0);
     char *r = mg_xasprintf("%s/r.xml", dir);
     char *r2 = mg_xasprintf("%s/./r.xml", dir);
     char *base = mg_xasprintf("%s/base.json", dir);
@@ -491,44 +491,49 @@ static void test_check_all(void) {
     char err[2048];
 
     mg_path_use ok[] = {{"--json", NULL, true}, {"--junit", r, true}, {"--html", "/dev/null", true},
-                        {"--update-baseline", base, true}, {"--baseline", base, false},
-                        {"--budgets", budgets, false}, {"--baseline", NULL, false}};
-    CU_ASSERT_EQUAL(mg_outfile_check_all(ok, 7, "--baseline", "--update-baseline", err, sizeof err), 0);
-    /* Without the allowed pair, reading and writing one baseline is refused. */
-    CU_ASSERT_EQUAL(mg_outfile_check_all(ok, 7, NULL, NULL, err, sizeof err), -1);
-    char *want = mg_xasprintf("--update-baseline %s would overwrite --baseline %s", base, base);
-    CU_ASSERT_STRING_EQUAL(err, want);
-    free(want);
+                        {"--update-baseline", base, true}, {"test binary", binary, false}};
+    CU_ASSERT_EQUAL(mg_outfile_check_all(ok, 5, err, sizeof err), 0);
 
     mg_path_use dup[] = {{"--json", r, true}, {"--junit", r2, true}};
-    CU_ASSERT_EQUAL(mg_outfile_check_all(dup, 2, NULL, NULL, err, sizeof err), -1);
-    want = mg_xasprintf("--json %s and --junit %s name the same file", r, r2);
+    CU_ASSERT_EQUAL(mg_outfile_check_all(dup, 2, err, sizeof err), -1);
+    char *want = mg_xasprintf("--json %s and --junit %s name the same file", r, r2);
     CU_ASSERT_STRING_EQUAL(err, want);
     free(want);
 
-    mg_path_use clobber[] = {{"--budgets", budgets, false}, {"--html", budgets, true}};
-    CU_ASSERT_EQUAL(mg_outfile_check_all(clobber, 2, NULL, NULL, err, sizeof err), -1);
-    want = mg_xasprintf("--html %s would overwrite --budgets %s", budgets, budgets);
+    /* The same file through a symlink, once it exists. */
+    CU_ASSERT_EQUAL_FATAL(mgt_spit(base, "{}"), 0);
+    char *link = mg_xasprintf("%s/link.json", dir);
+    CU_ASSERT_EQUAL_FATAL(symlink("base.json", link), 0);
+    mg_path_use via_link[] = {{"--update-baseline", base, true}, {"--json", link, true}};
+    CU_ASSERT_EQUAL(mg_outfile_check_all(via_link, 2, err, sizeof err), -1);
+    want = mg_xasprintf("--update-baseline %s and --json %s name the same file", base, link);
+    CU_ASSERT_STRING_EQUAL(err, want);
+    free(want);
+
+    mg_path_use clobber[] = {{"test binary", binary, false}, {"--html", binary, true}};
+    CU_ASSERT_EQUAL(mg_outfile_check_all(clobber, 2, err, sizeof err), -1);
+    want = mg_xasprintf("--html %s would overwrite test binary %s", binary, binary);
     CU_ASSERT_STRING_EQUAL(err, want);
     free(want);
 
     /* Two inputs may be the same file; /dev/null may take two reports. */
-    mg_path_use inputs[] = {{"--budgets", budgets, false}, {"--suppressions", budgets, false},
+    mg_path_use inputs[] = {{"test binary", binary, false}, {"test binary", binary, false},
                             {"--json", "/dev/null", true}, {"--junit", "/dev/null", true}};
-    CU_ASSERT_EQUAL(mg_outfile_check_all(inputs, 4, NULL, NULL, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(mg_outfile_check_all(inputs, 4, err, sizeof err), 0);
 
     /* A directory that is missing is named with the option, before any duplicate. */
     mg_path_use bad[] = {{"--json", r, true}, {"--junit", r, true}, {"--html", missing, true}};
-    CU_ASSERT_EQUAL(mg_outfile_check_all(bad, 3, NULL, NULL, err, sizeof err), -1);
+    CU_ASSERT_EQUAL(mg_outfile_check_all(bad, 3, err, sizeof err), -1);
     want = mg_xasprintf("--html %s: directory %s/out does not exist", missing, dir);
     CU_ASSERT_STRING_EQUAL(err, want);
     free(want);
 
+    free(link);
     free(missing);
     free(base);
     free(r2);
     free(r);
-    free(budgets);
+    free(binary);
     free(dir);
 }
 

@@ -1,5 +1,6 @@
 /* Unit tests of runner/suppress.c: LSan-style patterns, frame matching, built-in rules
  * and suppressions files. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -255,8 +256,10 @@ static void test_load_file(void) {
                                   "   \n"
                                   "leak:no_newline_at_end");
     char err[512] = "";
-    int rc = mg_supp_load_file(s, path, err, sizeof err);
+    mg_strlist warnings = {0};
+    int rc = mg_supp_load_file(s, path, &warnings, err, sizeof err);
     if (rc != 0) fprintf(stderr, "\n  %s\n", err);
+    CU_ASSERT_EQUAL(warnings.n, 0); /* nothing here matches everything */
     CU_ASSERT_EQUAL_FATAL(rc, 0);
 
     const char *p = match1(s, frame("third_party_init", NULL, NULL));
@@ -274,10 +277,11 @@ static void test_load_file(void) {
 
     /* Loading adds to what is there: built-ins stay. */
     mg_suppressions *b = mg_supp_new_builtin();
-    CU_ASSERT_EQUAL(mg_supp_load_file(b, path, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(mg_supp_load_file(b, path, NULL, err, sizeof err), 0);
     CU_ASSERT_PTR_NOT_NULL(match1(b, frame("_dl_allocate_tls", NULL, NULL)));
     CU_ASSERT_PTR_NOT_NULL(match1(b, frame("lru_cache_grow", NULL, NULL)));
     mg_supp_free(b);
+    mg_strlist_free(&warnings);
     mg_supp_free(s);
 }
 
@@ -287,7 +291,12 @@ static void load_fails(const char *text, const char *want_suffix) {
     mg_supp_add(s, "^kept$");
     const char *path = write_file(text);
     char err[512] = "";
-    CU_ASSERT_EQUAL(mg_supp_load_file(s, path, err, sizeof err), -1);
+    mg_strlist warnings = {0};
+    mg_strlist_addf(&warnings, "earlier warning");
+    CU_ASSERT_EQUAL(mg_supp_load_file(s, path, &warnings, err, sizeof err), -1);
+    /* A refused file adds no warning either. */
+    CU_ASSERT_EQUAL(warnings.n, 1);
+    mg_strlist_free(&warnings);
     char want[600];
     snprintf(want, sizeof want, "%s%s", path, want_suffix);
     if (strcmp(err, want) != 0) fprintf(stderr, "\n  got:  %s\n  want: %s\n", err, want);
@@ -307,20 +316,19 @@ static void test_load_errors(void) {
     load_fails("leak:good_before\n\nleek:foo\n",
                ":3: unknown suppression kind \"leek\" (expected leak:PATTERN)");
     load_fails("leak:good_before\nfoo\n", ":2: expected leak:PATTERN, got \"foo\"");
-    load_fails("leak:good_before\nleak:\n", ":2: empty pattern after \"leak:\"");
-    load_fails("leak:good_before\nleak:   \t\n", ":2: empty pattern after \"leak:\"");
+    load_fails("leak:good_before\nleak:*\nbogus\n", ":3: expected leak:PATTERN, got \"bogus\"");
     load_fails("leak:good_before\nLEAK:x\n",
                ":2: unknown suppression kind \"LEAK\" (expected leak:PATTERN)");
 
     char *missing = mgt_tmp_path("nope.supp");
     mg_suppressions *s = mg_supp_new_empty();
     char err[512];
-    CU_ASSERT_EQUAL(mg_supp_load_file(s, missing, err, sizeof err), -1);
+    CU_ASSERT_EQUAL(mg_supp_load_file(s, missing, NULL, err, sizeof err), -1);
     char want[600];
     snprintf(want, sizeof want, "%s: cannot open suppressions file: No such file or directory",
              missing);
     CU_ASSERT_STRING_EQUAL(err, want);
-    CU_ASSERT_EQUAL(mg_supp_load_file(s, mgt_tmpdir(), err, sizeof err), -1);
+    CU_ASSERT_EQUAL(mg_supp_load_file(s, mgt_tmpdir(), NULL, err, sizeof err), -1);
     snprintf(want, sizeof want, "%s: cannot read suppressions file: Is a directory",
              mgt_tmpdir());
     CU_ASSERT_STRING_EQUAL(err, want);
@@ -328,10 +336,133 @@ static void test_load_errors(void) {
     free(missing);
 }
 
+
+static void test_matches_all(void) {
+    const char *all[] = {"", "^", "$", "*", "^*", "*$", "^*$", "**", "^**$"};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        if (!mg_supp_pattern_matches_all(all[i])) fprintf(stderr, "\n  \"%s\"\n", all[i]);
+        CU_ASSERT_TRUE(mg_supp_pattern_matches_all(all[i]));
+        /* ... and they do match anything a frame can hold. */
+        CU_ASSERT_EQUAL(mg_supp_pattern_match(all[i][0] ? all[i] : "*", "any_function"), 1);
+    }
+    const char *some[] = {"^$", "a", "*a*", "^*x", "?", "^ ", "$*^"};
+    for (size_t i = 0; i < sizeof some / sizeof some[0]; i++) {
+        if (mg_supp_pattern_matches_all(some[i])) fprintf(stderr, "\n  \"%s\"\n", some[i]);
+        CU_ASSERT_FALSE(mg_supp_pattern_matches_all(some[i]));
+    }
+    CU_ASSERT_FALSE(mg_supp_pattern_matches_all(NULL));
+}
+
+/* Patterns that match every frame load, warn with FILE:LINE, and suppress everything. */
+static void test_load_warns_on_match_all(void) {
+    const char *path = write_file("leak:^\n"
+                                  "leak:specific\n"
+                                  "leak:*\n"
+                                  "# leak:*\n"
+                                  "leak:^*\n"
+                                  "leak:\n"
+                                  "  leak:  \t\n"
+                                  "leak:^$\n");
+    mg_suppressions *s = mg_supp_new_empty();
+    mg_strlist w = {0};
+    char err[512] = "";
+    CU_ASSERT_EQUAL_FATAL(mg_supp_load_file(s, path, &w, err, sizeof err), 0);
+    CU_ASSERT_EQUAL_FATAL(w.n, 5);
+    const char *lines[] = {":1: leak:^ ", ":3: leak:* ", ":5: leak:^* ", ":6: leak: ", ":7: leak: "};
+    for (size_t i = 0; i < 5; i++) {
+        char want[700];
+        snprintf(want, sizeof want, "%s%ssuppresses every allocation (it matches every frame), "
+                 "so no leak can fail a test", path, lines[i]);
+        if (strcmp(w.items[i], want) != 0) fprintf(stderr, "\n  got:  %s\n  want: %s\n", w.items[i], want);
+        CU_ASSERT_STRING_EQUAL(w.items[i], want);
+    }
+    /* Accepted, and they do what they say; the empty pattern shows as "*". */
+    const char *p = match1(s, frame("any_function_at_all", NULL, NULL));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_STRING_EQUAL(p, "^");
+    mg_supp_free(s);
+    s = mg_supp_new_empty();
+    mg_strlist_free(&w);
+    CU_ASSERT_EQUAL_FATAL(mg_supp_load_file(s, write_file("leak:\n"), &w, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(w.n, 1);
+    p = match1(s, frame("f", NULL, NULL));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_STRING_EQUAL(p, "*");
+    /* Without a list the warnings are dropped, the patterns still load. */
+    CU_ASSERT_EQUAL(mg_supp_load_file(s, write_file("leak:*\n"), NULL, err, sizeof err), 0);
+    mg_strlist_free(&w);
+    mg_supp_free(s);
+}
+
+/* True when text holds no byte a terminal would act on: no control character, no DEL,
+ * no invalid UTF-8 (checked loosely: no byte >= 0x80 at all, as these inputs only have
+ * non-ASCII bytes that must be escaped). */
+static bool terminal_safe(const char *text) {
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+        if (*p < 0x20 || *p >= 0x7f) return false;
+    return true;
+}
+
+/* Loads bytes (len of them, NULs included) and expects a refusal whose message is
+ * PATH + want_suffix and safe to print. */
+static void garbage_fails(const char *bytes, size_t len, const char *want_suffix) {
+    snprintf(path_buf, sizeof path_buf, "%s/garbage.supp", mgt_tmpdir());
+    FILE *f = fopen(path_buf, "wb");
+    CU_ASSERT_FATAL(f != NULL);
+    fwrite(bytes, 1, len, f);
+    fclose(f);
+    mg_suppressions *s = mg_supp_new_empty();
+    char err[512] = "";
+    CU_ASSERT_EQUAL(mg_supp_load_file(s, path_buf, NULL, err, sizeof err), -1);
+    char want[700];
+    snprintf(want, sizeof want, "%s%s", path_buf, want_suffix);
+    if (strcmp(err, want) != 0) fprintf(stderr, "\n  got:  %s\n  want: %s\n", err, want);
+    CU_ASSERT_STRING_EQUAL(err, want);
+    CU_ASSERT_TRUE(terminal_safe(err));
+    mg_supp_free(s);
+}
+
+static void test_load_never_echoes_raw(void) {
+    static const char elf[] = "\x7f" "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0>\0\x01\0\0\0\n";
+    garbage_fails(elf, sizeof elf - 1,
+                  ":1: not a text file (NUL byte) in \"\\x7fELF\\x02\\x01\\x01\\x00\\x00\\x00"
+                  "\\x00\\x00\\x00\\x00\\x00\\x00\\x03\\x00>\\x00\\x01\\x00\\x00"
+                  "\\x00\\n\"");
+    /* A terminal escape sequence in a line without a colon. */
+    static const char esc[] = "leak:ok\n\x1b[2J\x1b]0;pwned\x07 text\n";
+    garbage_fails(esc, sizeof esc - 1,
+                  ":2: expected leak:PATTERN, got \"\\x1b[2J\\x1b]0;pwned\\x07 text\"");
+    /* Invalid UTF-8 in the kind, and DEL. */
+    static const char bad_utf8[] = "\xff\xfe\x7f" "kind:pattern\n";
+    garbage_fails(bad_utf8, sizeof bad_utf8 - 1,
+                  ":1: unknown suppression kind \"\\xff\\xfe\\x7fkind\" (expected leak:PATTERN)");
+    /* A long line is cut after 60 characters. */
+    char long_line[300];
+    memset(long_line, 'x', 200);
+    memcpy(long_line + 200, "\n", 2);
+    char want[120];
+    snprintf(want, sizeof want, ":1: expected leak:PATTERN, got \"%.60s\"...", long_line);
+    garbage_fails(long_line, 201, want);
+}
+
+/* Valid UTF-8 is shown as it is. */
+static void test_load_keeps_utf8(void) {
+    mg_suppressions *s = mg_supp_new_empty();
+    char err[512] = "";
+    const char *path = write_file("r\xc3\xa9sum\xc3\xa9 \xe2\x9c\x93\n");
+    CU_ASSERT_EQUAL(mg_supp_load_file(s, path, NULL, err, sizeof err), -1);
+    char want[700];
+    snprintf(want, sizeof want, "%s:1: expected leak:PATTERN, got \"r\xc3\xa9sum\xc3\xa9 \xe2\x9c\x93\"",
+             path);
+    CU_ASSERT_STRING_EQUAL(err, want);
+    mg_supp_free(s);
+}
+
 static const mgt_case pattern_cases[] = {
     {"substring", test_pattern_substring},
     {"anchors", test_pattern_anchors},
     {"stars", test_pattern_stars},
+    {"matches_all", test_matches_all},
     {NULL, NULL},
 };
 
@@ -342,6 +473,9 @@ static const mgt_case match_cases[] = {
     {"builtin_keeps_real_leaks", test_builtin_keeps_real_leaks},
     {"load_file", test_load_file},
     {"load_errors", test_load_errors},
+    {"load_warns_on_match_all", test_load_warns_on_match_all},
+    {"load_never_echoes_raw", test_load_never_echoes_raw},
+    {"load_keeps_utf8", test_load_keeps_utf8},
     {NULL, NULL},
 };
 

@@ -1,9 +1,14 @@
-/* Unit tests of runner/util.c (SIZE parsing and formatting, counts, string helpers) and
- * runner/model.c (names, tallies, freeing). */
+/* Unit tests of runner/util.c (SIZE parsing and formatting, counts, string helpers,
+ * quoting for terminals, PATH search) and runner/model.c (names, tallies, freeing). */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "mgtest.h"
+#include "mgtest_util.h"
 #include "model.h"
 #include "util.h"
 
@@ -300,6 +305,117 @@ static void test_model_entry_free(void) {
     mg_run_free_contents(NULL);
 }
 
+
+static void test_quote(void) {
+    struct {
+        const char *in;
+        size_t len, max;
+        const char *want;
+    } cases[] = {
+        {"plain text", 10, 60, "\"plain text\""},
+        {"", 0, 60, "\"\""},
+        {"a\"b\\c", 5, 60, "\"a\\\"b\\\\c\""},
+        {"tab\there\r\n", 10, 60, "\"tab\\there\\r\\n\""},
+        {"\x1b[31mred", 8, 60, "\"\\x1b[31mred\""},
+        {"nul\0inside", 10, 60, "\"nul\\x00inside\""},
+        {"del\x7f", 4, 60, "\"del\\x7f\""},
+        {"\xff\xfe\xc3", 3, 60, "\"\\xff\\xfe\\xc3\""},       /* invalid and cut-short UTF-8 */
+        {"\xc0\xaf", 2, 60, "\"\\xc0\\xaf\""},                 /* overlong '/' */
+        {"caf\xc3\xa9 \xe2\x9c\x93", 9, 60, "\"caf\xc3\xa9 \xe2\x9c\x93\""}, /* valid UTF-8 stays */
+        {"abcdef", 6, 3, "\"abc\"..."},
+        {"abc", 3, 3, "\"abc\""},
+        {"\xc3\xa9\xc3\xa9\xc3\xa9", 6, 2, "\"\xc3\xa9\xc3\xa9\"..."}, /* cut counts characters */
+        {"\x01\x02\x03\x04", 4, 2, "\"\\x01\\x02\"..."},
+        {"only part", 4, 60, "\"only\""},                       /* len, not strlen */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *q = mg_quote(cases[i].in, cases[i].len, cases[i].max);
+        if (strcmp(q, cases[i].want) != 0)
+            fprintf(stderr, "\n  case %zu: got %s, want %s\n", i, q, cases[i].want);
+        CU_ASSERT_STRING_EQUAL(q, cases[i].want);
+        free(q);
+    }
+}
+
+static void test_strlist(void) {
+    mg_strlist l = {0};
+    mg_strlist_addf(&l, "%s:%d", "a", 1);
+    mg_strlist_addf(&l, "second");
+    mg_strlist_addf(NULL, "dropped");
+    CU_ASSERT_EQUAL_FATAL(l.n, 2);
+    CU_ASSERT_STRING_EQUAL(l.items[0], "a:1");
+    CU_ASSERT_STRING_EQUAL(l.items[1], "second");
+    mg_strlist_free(&l);
+    CU_ASSERT_EQUAL(l.n, 0);
+    CU_ASSERT_PTR_NULL(l.items);
+    mg_strlist_addf(&l, "again");
+    CU_ASSERT_EQUAL(l.n, 1);
+    mg_strlist_free(&l);
+    mg_strlist_free(NULL);
+}
+
+static void test_path_search(void) {
+    const char *dir = mgt_tmpdir();
+    char *bin = mg_xasprintf("%s/bin", dir), *other = mg_xasprintf("%s/other", dir);
+    CU_ASSERT_EQUAL_FATAL(mkdir(bin, 0755), 0);
+    CU_ASSERT_EQUAL_FATAL(mkdir(other, 0755), 0);
+    char *prog = mg_xasprintf("%s/prog", bin), *noexec = mg_xasprintf("%s/prog", other);
+    char *onlyplain = mg_xasprintf("%s/plain", other), *subdir = mg_xasprintf("%s/prog", dir);
+    CU_ASSERT_EQUAL_FATAL(mgt_spit(prog, "#!/bin/sh\n"), 0);
+    CU_ASSERT_EQUAL_FATAL(chmod(prog, 0755), 0);
+    CU_ASSERT_EQUAL_FATAL(mgt_spit(noexec, "x"), 0);
+    CU_ASSERT_EQUAL_FATAL(chmod(noexec, 0644), 0);
+    CU_ASSERT_EQUAL_FATAL(mgt_spit(onlyplain, "x"), 0);
+    CU_ASSERT_EQUAL_FATAL(chmod(onlyplain, 0644), 0);
+    CU_ASSERT_EQUAL_FATAL(mkdir(subdir, 0755), 0); /* a directory named prog is skipped */
+
+    char *saved = getenv("PATH") ? mg_xstrdup(getenv("PATH")) : NULL;
+    char *path = mg_xasprintf("%s:%s:%s", dir, other, bin);
+    setenv("PATH", path, 1);
+    /* A non-executable file of the name (in other/) is passed over, as by execvp. */
+    char *got = mg_path_search("prog");
+    CU_ASSERT_PTR_NOT_NULL(got);
+    if (got) CU_ASSERT_STRING_EQUAL(got, prog);
+    free(got);
+    errno = 0;
+    CU_ASSERT_PTR_NULL(mg_path_search("no-such-program-anywhere"));
+    CU_ASSERT_EQUAL(errno, ENOENT);
+    errno = 0;
+    CU_ASSERT_PTR_NULL(mg_path_search("plain"));
+    CU_ASSERT_EQUAL(errno, EACCES);
+    /* A name with a slash is taken as it is; an empty name is nothing. */
+    got = mg_path_search("./relative/prog");
+    CU_ASSERT_STRING_EQUAL(got, "./relative/prog");
+    free(got);
+    CU_ASSERT_PTR_NULL(mg_path_search(""));
+    /* An empty PATH entry is the current directory. */
+    char cwd[512];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(getcwd(cwd, sizeof cwd));
+    CU_ASSERT_EQUAL_FATAL(chdir(bin), 0);
+    setenv("PATH", "/nonexistent::/also-not", 1);
+    got = mg_path_search("prog");
+    CU_ASSERT_PTR_NOT_NULL(got);
+    if (got) CU_ASSERT_STRING_EQUAL(got, "./prog");
+    free(got);
+    CU_ASSERT_EQUAL_FATAL(chdir(cwd), 0);
+    /* Without PATH, glibc's default: /bin:/usr/bin. */
+    unsetenv("PATH");
+    got = mg_path_search("sh");
+    CU_ASSERT_PTR_NOT_NULL(got);
+    if (got) CU_ASSERT_TRUE(strcmp(got, "/bin/sh") == 0 || strcmp(got, "/usr/bin/sh") == 0);
+    free(got);
+
+    if (saved) setenv("PATH", saved, 1);
+    free(saved);
+    free(path);
+    free(subdir);
+    free(onlyplain);
+    free(noexec);
+    free(prog);
+    free(other);
+    free(bin);
+}
+
 static const mgt_case size_cases[] = {
     {"plain_bytes", test_size_plain_bytes},
     {"binary_units", test_size_binary_units},
@@ -320,6 +436,9 @@ static const mgt_case misc_cases[] = {
     {"model_names", test_model_names},
     {"model_free_and_tally", test_model_free_and_tally},
     {"model_entry_free", test_model_entry_free},
+    {"quote", test_quote},
+    {"strlist", test_strlist},
+    {"path_search", test_path_search},
     {NULL, NULL},
 };
 
