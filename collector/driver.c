@@ -252,6 +252,7 @@ typedef struct command {
     bool trace;
     unsigned warmups;
     const char *skip; /* suite mode: "i,j,..." test indices not to run, or "-" */
+    const char *warm; /* suite mode: "test:n,..." warm-ups per test, or "-" */
 } command;
 
 static bool skipped(const char *list, unsigned test) {
@@ -264,6 +265,19 @@ static bool skipped(const char *list, unsigned test) {
         p = *end == ',' ? end + 1 : end;
     }
     return false;
+}
+
+/* The warm-ups of test in a suite command: its entry in "test:n,...", else the default. */
+static unsigned warmups_of(const command *cmd, unsigned test) {
+    for (const char *p = cmd->warm; p && *p;) {
+        char *end;
+        unsigned long t = strtoul(p, &end, 10);
+        if (end == p || *end != ':') break;
+        unsigned long n = strtoul(end + 1, &end, 10);
+        if (t == test) return (unsigned)n;
+        p = *end == ',' ? end + 1 : end;
+    }
+    return cmd->warmups;
 }
 
 /* The body of a test child. */
@@ -292,7 +306,7 @@ __attribute__((noreturn)) static void run_child(const command *cmd) {
     if (cmd->what == RUN_SUITE) {
         for (unsigned t = 0; t < ntests; t++) {
             if (tests[t].suite != suite || !tests[t].active || skipped(cmd->skip, t)) continue;
-            measured_test(t, cmd->warmups, cmd->trace);
+            measured_test(t, warmups_of(cmd, t), cmd->trace);
         }
     }
     if (A->suite_cleanup(suite) != 0) mg__buf_printf(&rep, "S %u scleanup\n", sw->id);
@@ -507,6 +521,7 @@ static int parse_run(char *line, command *cmd) {
         if ((v = kv(tok[i], "trace"))) cmd->trace = *v == '1';
         else if ((v = kv(tok[i], "warmups"))) cmd->warmups = (unsigned)strtoul(v, NULL, 10);
         else if ((v = kv(tok[i], "skip"))) cmd->skip = strcmp(v, "-") ? v : NULL;
+        else if ((v = kv(tok[i], "warm"))) cmd->warm = strcmp(v, "-") ? v : NULL;
     }
     return 0;
 }

@@ -58,6 +58,10 @@ static struct {
  * behind us is glibc's and its layout was confirmed at start-up; otherwise it is asked
  * for through malloc_usable_size. */
 static bool glibc_layout;
+static size_t page_size = 4096;
+/* The main arena's range: it starts at or above the program break seen before the first
+ * real allocation, and ends at the current break (brk_hi caches it; it only grows). */
+static uintptr_t brk_lo, brk_hi;
 
 /* ---- bootstrap pool ------------------------------------------------------------ */
 #define POOL_SIZE (256 * 1024)
@@ -145,6 +149,8 @@ void mg__bootstrap(void) {
     void (*free_fn)(void *);
     void *sym = next_sym("free");
     memcpy(&free_fn, &sym, sizeof sym);
+    page_size = (size_t)sysconf(_SC_PAGESIZE);
+    brk_lo = (uintptr_t)sbrk(0);
     check_glibc_layout(free_fn);
     real.free = free_fn; /* last: real.free set means bootstrap is complete */
     resolving = 0;
@@ -161,6 +167,38 @@ void mg__bootstrap(void) {
 static inline size_t usable_of(const void *p) {
     if (MG_LIKELY(glibc_layout)) return glibc_usable(p);
     return real.malloc_usable_size((void *)p);
+}
+
+
+/* The usable size of a pointer handed to free/realloc by the program, which may not be
+ * a block at all (a stack address, the middle of a block). The chunk header is checked
+ * as glibc's free checks it (alignment, minimum and aligned size, an mmapped chunk's
+ * page alignment) before its size is trusted to find the trailer: for a pointer that
+ * fails, false, and the caller hands it to the real function, whose own report
+ * ("free(): invalid pointer") then names the bug. */
+static inline bool user_usable(const void *p, size_t *usable) {
+    if (MG_UNLIKELY(!glibc_layout)) {
+        *usable = real.malloc_usable_size((void *)p);
+        return *usable >= MG_TRAILER;
+    }
+    uintptr_t mem = (uintptr_t)p;
+    if (MG_UNLIKELY(mem & 15)) return false;
+    size_t word = ((const size_t *)p)[-1];
+    size_t size = word & ~(size_t)7;
+    if (MG_UNLIKELY(size < 32 || (size & 15) || mem - 16 > (uintptr_t)0 - size)) return false;
+    if (MG_UNLIKELY(word & 2)) { /* mmapped: the mapping starts and ends on pages */
+        size_t prev = ((const size_t *)p)[-2];
+        if (((mem - 16 - prev) | (prev + size)) & (page_size - 1)) return false;
+    } else if (!(word & 4)) { /* the main arena: between the heap's start and the break */
+        uintptr_t chunk = mem - 16, end = chunk + size;
+        if (MG_UNLIKELY(chunk < brk_lo)) return false;
+        if (MG_UNLIKELY(end > brk_hi)) {
+            brk_hi = (uintptr_t)sbrk(0);
+            if (end > brk_hi) return false;
+        }
+    }
+    *usable = size - ((word & 2) ? 16u : 8u);
+    return true;
 }
 
 static inline uint64_t *trailer_of(const void *p, size_t usable) {
@@ -418,7 +456,11 @@ EXPORT void *calloc(size_t nmemb, size_t size) {
 
 /* Takes p out of the figures, marks its trailer freed, and frees it. */
 static inline __attribute__((always_inline)) void release_and_free(void *p, void *ret) {
-    size_t usable = usable_of(p);
+    size_t usable;
+    if (MG_UNLIKELY(!user_usable(p, &usable))) {
+        real.free(p);
+        return;
+    }
     uint64_t *tp = trailer_of(p, usable);
     uint64_t t = *tp;
     if (MG_LIKELY(mg__t_valid((uintptr_t)p, t))) {
@@ -462,7 +504,11 @@ static void *tracked_realloc(void *old, size_t n, void *ret) {
     bool counting = RECORDING() && outer;
     uint32_t stack = !counting ? MG_STACK_INTERNAL
                      : mg__g.capture ? current_stack(ret) : MG_STACK_NONE;
-    size_t ousable = usable_of(old);
+    size_t ousable;
+    if (!user_usable(old, &ousable)) {
+        if (outer) mg__guard = 0;
+        return real.realloc(old, n); /* not a block: the real realloc reports it */
+    }
     uint64_t t = *trailer_of(old, ousable);
     binfo ob = {0, MG_STACK_NONE, 0, true};
     bool valid = mg__t_valid((uintptr_t)old, t);
@@ -580,7 +626,8 @@ EXPORT size_t malloc_usable_size(void *p) {
     if (!p) return 0;
     if (in_pool(p)) return pool_size(p);
     BOOT_OR(0);
-    size_t usable = usable_of(p);
+    size_t usable;
+    if (!user_usable(p, &usable)) return real.malloc_usable_size(p);
     uint64_t t = *trailer_of(p, usable);
     if (!mg__t_valid((uintptr_t)p, t)) return real.malloc_usable_size(p);
     binfo b;

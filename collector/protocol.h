@@ -24,7 +24,7 @@
  * CLI -> driver:
  *   HELLO memgate <version>         first line, answering the driver's
  *   RUN <tag> test <test> trace=<0|1> warmups=<n>
- *   RUN <tag> suite <suite> trace=<0|1> warmups=<n> skip=<i,j,...|->
+ *   RUN <tag> suite <suite> trace=<0|1> warmups=<n> warm=<test:n,...|-> skip=<i,j,...|->
  *   RUN <tag> suiteonly <suite> trace=<0|1>
  *   EXIT
  *

@@ -1,7 +1,7 @@
 /*
- * Running test binaries under the collector: spawning, the driver protocol, scheduling
- * (-j), timeouts, re-runs with full stacks, and turning what the children report into
- * mg_test_result entries (symbolized, suppressions applied, budgets checked).
+ * Running test binaries under the collector (sched.c): drivers, scheduling (-j),
+ * isolation, warm-ups, re-runs with full stacks, deadlines, and the results of every
+ * test and suite entry, judged once (judge.c).
  */
 #ifndef MEMGATE_RUNNER_EXEC_H
 #define MEMGATE_RUNNER_EXEC_H
@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "baseline.h"
 #include "budgets.h"
 #include "model.h"
 #include "suppress.h"
@@ -29,6 +30,10 @@ typedef struct mg_exec_opts {
     bool no_rerun;          /* never re-run with stacks */
     const char *const *filters; /* suite/test globs; a test runs if it matches any */
     size_t nfilters;
+    const char *const *excludes; /* suite/test globs; a test matching any does not run */
+    size_t nexcludes;
+    const mg_baseline *baseline;   /* compared by the verdict; NULL: none */
+    const mg_tolerance *tolerance; /* NULL: the defaults */
     /* Called when a test's result is final (progress output). */
     void (*on_result)(const mg_test_result *t, size_t done, size_t known, void *ctx);
     void *ctx;
@@ -46,8 +51,5 @@ typedef struct mg_exec_opts {
 /* Runs every binary; fills run->tests in binary, suite, test (registry) order.
  * Returns 0, or -1 with err filled for a setup error (nothing could run). */
 int mg_exec(const mg_exec_opts *opts, mg_run *run, char *err, size_t errlen);
-
-/* "SIGSEGV", "SIGABRT", ... or "signal N". */
-const char *mg_signal_name(int sig, char *buf, size_t len);
 
 #endif
