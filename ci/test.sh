@@ -2,8 +2,11 @@
 # Builds memgate and runs all of its tests:
 #   1. a sanitizer build (ASan+UBSan on the runner, the unit tests and the CLI; never on
 #      the collector, which replaces malloc inside tested processes), whole test suite;
-#   2. the normal build with warnings as errors, whole test suite (its ctest summary is
-#      the last thing printed).
+#   2. the normal build with warnings as errors, whole test suite;
+#   3. the libFuzzer targets of the file readers (tests/fuzz/), built with clang, ASan and
+#      UBSan: a quick ctest run of each, then $MG_FUZZ_SECONDS (default 30) seconds of
+#      each; a crash, leak, hang or broken property fails CI and the input is kept under
+#      build-fuzz/tests/fuzz/artifacts/.
 # Installs missing Debian packages itself (run as root). Usage: ci/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,3 +25,10 @@ echo "== release build (warnings as errors) =="
 cmake -S . -B build -DMEMGATE_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
 (cd build && ctest -j"$jobs" --timeout 300)
+
+echo "== fuzzing (libFuzzer, ${MG_FUZZ_SECONDS:-30} s per target) =="
+CC=clang cmake -S . -B build-fuzz -DMEMGATE_FUZZ=ON -DMEMGATE_SANITIZE=ON -DMEMGATE_WERROR=ON \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build-fuzz -j"$jobs" --target memgate_fuzzers
+(cd build-fuzz && ctest -L fuzz --timeout 300)
+tests/fuzz/run.sh build-fuzz "${MG_FUZZ_SECONDS:-30}"
