@@ -1,83 +1,55 @@
 /*
  * Baselines (contract in baseline.h): tolerance texts, loading and validating a baseline
- * file, comparing a run with it, and writing one back, ratcheted or not.
+ * file, comparing a run with it, and writing one back, merged, ratcheted or pruned.
  *
  * Keys are built by mg_baseline_key() everywhere (compare, write), and that function
  * mends invalid UTF-8 the way the JSON report does, so a key written to the file reads
  * back byte for byte equal to the key the next run computes.
  *
- * Tolerances are applied in integer arithmetic: a percentage is held in millionths of
- * a percent, so "10%" of 1000 is exactly 100 and the boundary (== base + tolerance
- * passes, one more fails) never depends on floating-point rounding.
+ * Tolerances are applied in integer arithmetic (mg_tolerance_exceeded in model.c): a
+ * percentage is held in millionths of a percent, so "10%" of 1000 is exactly 100 and the
+ * boundary (== base + tolerance passes, one more fails) never depends on floating-point
+ * rounding.
  */
 #include "baseline.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "jsonutil.h"
 #include "report_common.h"
 #include "util.h"
 
-#define BASELINE_SCHEMA_VERSION 1
-/* The largest integer a JSON number (an IEEE double) holds exactly. */
-#define MAX_EXACT_INT 9007199254740992.0
-/* Highest percentage a tolerance may give; it keeps the integer arithmetic in range. */
-#define PERCENT_MAX 10000
-/* Millionths of a percent per unit of a figure: 100 (percent) x 10^6. */
-#define MICRO_PER_UNIT 100000000LL
+/* Version 2: keys name the binary by its path as given; version 1 by its basename. */
+#define BASELINE_SCHEMA_VERSION 2
 /* Decimals kept in a percentage ("2.125%"). */
 #define PERCENT_DECIMALS 6
 
-enum { M_LEAK, M_GROWTH, M_PEAK, M_ALLOCS, M_COUNT };
-
-static const struct metric {
-    const char *json; /* key in the baseline file */
-    const char *tol;  /* name in a tolerance text */
-    unsigned bit;     /* MG_VIOL_* */
-    bool bytes;       /* a byte size (else a count) */
-} metrics[M_COUNT] = {
-    {"leaked_bytes", "leak", MG_VIOL_LEAK, true},
-    {"object_growth", "growth", MG_VIOL_GROWTH, false},
-    {"peak_bytes", "peak", MG_VIOL_PEAK, true},
-    {"allocations", "allocs", MG_VIOL_ALLOCS, false},
-};
-
 typedef struct entry {
     char *key;
-    int64_t v[M_COUNT]; /* each >= 0 */
+    int64_t v[MG_M_COUNT]; /* the tracked metrics' figures, each >= 0 */
 } entry;
 
 struct mg_baseline {
     char *path;
+    int version;    /* schema_version of the file */
     entry *entries; /* sorted bytewise by key, no two equal */
     size_t n;
 };
+
+static bool tracked(int m) { return mg_metrics[m].baseline; }
 
 /* ---- tolerances ---------------------------------------------------------------- */
 
 void mg_tolerance_default(mg_tolerance *t) {
     if (!t) return;
     memset(t, 0, sizeof *t);
-    t->peak.percent = 10;
-    t->allocs.percent = 10;
-}
-
-static mg_tolerance_one *tol_one(mg_tolerance *t, int m) {
-    switch (m) {
-    case M_LEAK: return &t->leak;
-    case M_GROWTH: return &t->growth;
-    case M_PEAK: return &t->peak;
-    default: return &t->allocs;
-    }
-}
-
-static const mg_tolerance_one *tol_one_c(const mg_tolerance *t, int m) {
-    return tol_one((mg_tolerance *)t, m);
+    for (int m = 0; m < MG_M_COUNT; m++)
+        if (tracked(m)) t->m[m].percent = mg_metrics[m].tol_percent;
 }
 
 static bool is_blank(char c) { return c == ' ' || c == '\t'; }
@@ -91,14 +63,15 @@ static char *trim(char *s) {
 }
 
 /* Parses "10", "2.5", "0.125" (at most PERCENT_DECIMALS decimals, nothing else) into
- * millionths of a percent. -1 on junk, too many decimals or a value above PERCENT_MAX. */
+ * millionths of a percent. -1 on junk, too many decimals or a value above
+ * MG_TOLERANCE_PERCENT_MAX. */
 static int parse_percent(const char *s, int64_t *micro) {
     int64_t whole = 0, frac = 0;
     const char *p = s;
     if (*p < '0' || *p > '9') return -1;
     for (; *p >= '0' && *p <= '9'; p++) {
         whole = whole * 10 + (*p - '0');
-        if (whole > PERCENT_MAX) return -1;
+        if (whole > MG_TOLERANCE_PERCENT_MAX) return -1;
     }
     int decimals = 0;
     if (*p == '.') {
@@ -112,12 +85,27 @@ static int parse_percent(const char *s, int64_t *micro) {
     if (*p) return -1;
     for (; decimals < PERCENT_DECIMALS; decimals++) frac *= 10;
     *micro = whole * 1000000 + frac;
-    return *micro > (int64_t)PERCENT_MAX * 1000000 ? -1 : 0;
+    return *micro > (int64_t)MG_TOLERANCE_PERCENT_MAX * 1000000 ? -1 : 0;
+}
+
+/* "leak, growth, peak or allocs": the tolerance names, for messages. */
+static void tolerance_names(char *buf, size_t len) {
+    const char *names[MG_M_COUNT];
+    size_t n = 0, o = 0;
+    for (int m = 0; m < MG_M_COUNT; m++)
+        if (tracked(m) && mg_metrics[m].tol_name) names[n++] = mg_metrics[m].tol_name;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && o < len; i++) {
+        int w = snprintf(buf + o, len - o, "%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ",
+                         names[i]);
+        if (w < 0) break;
+        o += (size_t)w;
+    }
 }
 
 /* Parses one "NAME=VALUE" item (already trimmed) into t; seen marks metrics given. */
-static int parse_tolerance_item(const char *item, mg_tolerance *t, bool seen[M_COUNT], char *err,
-                                size_t errlen) {
+static int parse_tolerance_item(const char *item, mg_tolerance *t, bool seen[MG_M_COUNT],
+                                char *err, size_t errlen) {
     char *copy = mg_xstrdup(item);
     char *eq = strchr(copy, '=');
     int rc = -1;
@@ -129,13 +117,14 @@ static int parse_tolerance_item(const char *item, mg_tolerance *t, bool seen[M_C
     *eq = '\0';
     char *name = trim(copy), *value = trim(eq + 1);
     int m = -1;
-    for (int i = 0; i < M_COUNT; i++)
-        if (strcmp(name, metrics[i].tol) == 0) m = i;
+    for (int i = 0; i < MG_M_COUNT; i++)
+        if (tracked(i) && mg_metrics[i].tol_name && strcmp(name, mg_metrics[i].tol_name) == 0)
+            m = i;
     if (m < 0) {
-        mg_set_err(err, errlen,
-                   "tolerance item \"%s\": unknown metric \"%s\" (expected leak, growth, peak "
-                   "or allocs)",
-                   item, name);
+        char names[128];
+        tolerance_names(names, sizeof names);
+        mg_set_err(err, errlen, "tolerance item \"%s\": unknown metric \"%s\" (expected %s)", item,
+                   name, names);
         goto out;
     }
     if (seen[m]) {
@@ -147,7 +136,8 @@ static int parse_tolerance_item(const char *item, mg_tolerance *t, bool seen[M_C
         mg_set_err(err, errlen, "tolerance item \"%s\": missing value after '='", item);
         goto out;
     }
-    mg_tolerance_one *one = tol_one(t, m);
+    mg_tolerance_one *one = &t->m[m];
+    const bool bytes = mg_metric_bytes((mg_metric)m);
     size_t vlen = strlen(value);
     if (value[vlen - 1] == '%') {
         value[vlen - 1] = '\0';
@@ -156,18 +146,17 @@ static int parse_tolerance_item(const char *item, mg_tolerance *t, bool seen[M_C
             mg_set_err(err, errlen,
                        "tolerance item \"%s\": not a percentage from 0%% to %d%% with at most "
                        "%d decimals",
-                       item, PERCENT_MAX, PERCENT_DECIMALS);
+                       item, MG_TOLERANCE_PERCENT_MAX, PERCENT_DECIMALS);
             goto out;
         }
         one->percent = (double)micro / 1e6;
         one->absolute = 0;
     } else {
         int64_t v;
-        int bad = metrics[m].bytes ? mg_parse_size(value, &v) : mg_parse_count(value, &v);
+        int bad = bytes ? mg_parse_size(value, &v) : mg_parse_count(value, &v);
         if (bad) {
             mg_set_err(err, errlen, "tolerance item \"%s\": \"%s\" is not a percentage or %s",
-                       item, value,
-                       metrics[m].bytes ? "a size (try 10% or 4KiB)" : "a count (try 10% or 5)");
+                       item, value, bytes ? "a size (try 10% or 4KiB)" : "a count (try 10% or 5)");
             goto out;
         }
         one->percent = 0;
@@ -186,7 +175,7 @@ int mg_tolerance_parse(const char *text, mg_tolerance *t, char *err, size_t errl
         return -1;
     }
     mg_tolerance work = *t;
-    bool seen[M_COUNT] = {false};
+    bool seen[MG_M_COUNT] = {false};
     char *copy = mg_xstrdup(text);
     int rc = 0;
     if (!*trim(copy)) {
@@ -209,70 +198,24 @@ int mg_tolerance_parse(const char *text, mg_tolerance *t, char *err, size_t errl
     return rc;
 }
 
-/* A tolerance's percentage in millionths of a percent, clamped to [0, PERCENT_MAX%]
- * (NaN and negatives count as 0). */
-static int64_t micro_percent(double percent) {
-    if (!(percent > 0)) return 0;
-    if (percent > PERCENT_MAX) percent = PERCENT_MAX;
-    return llround(percent * 1e6);
-}
-
-/* floor(base * micro / 10^8) for base >= 0, saturating at INT64_MAX. Split as
- * base = q * 10^8 + r so that r * micro < 10^8 * 10^10 stays inside 64 bits. */
-static int64_t percent_of(int64_t base, int64_t micro) {
-    if (base <= 0 || micro <= 0) return 0;
-    int64_t q = base / MICRO_PER_UNIT, r = base % MICRO_PER_UNIT;
-    if (q > INT64_MAX / micro) return INT64_MAX;
-    int64_t a = q * micro, b = r * micro / MICRO_PER_UNIT;
-    return a > INT64_MAX - b ? INT64_MAX : a + b;
-}
-
-/* The growth a tolerance allows over base: max(base * percent / 100, absolute). */
-static int64_t allowance(int64_t base, const mg_tolerance_one *tol) {
-    int64_t pct = percent_of(base, micro_percent(tol->percent));
-    int64_t abs = tol->absolute > 0 ? tol->absolute : 0;
-    return pct > abs ? pct : abs;
-}
-
-static bool regressed(int64_t measured, int64_t base, const mg_tolerance_one *tol) {
-    int64_t allow = allowance(base, tol);
-    if (base > 0 && allow > INT64_MAX - base) return false;
-    return measured > base + allow;
-}
-
-/* Writes " + 10%" or " + 1.0 KiB": the part of the tolerance that is in force for base
- * (nothing when the tolerance is zero). */
-static void write_tolerance(FILE *out, int64_t base, const mg_tolerance_one *tol, bool bytes) {
-    int64_t micro = micro_percent(tol->percent);
-    int64_t abs = tol->absolute > 0 ? tol->absolute : 0;
-    if (abs > 0 && abs >= percent_of(base, micro)) {
-        char buf[48];
-        if (bytes)
-            mg_format_size(abs, buf, sizeof buf);
-        else
-            snprintf(buf, sizeof buf, "%" PRId64, abs);
-        fprintf(out, " + %s", buf);
-    } else if (micro > 0) {
-        char buf[48];
-        snprintf(buf, sizeof buf, "%" PRId64 ".%06" PRId64, micro / 1000000, micro % 1000000);
-        size_t n = strlen(buf);
-        while (buf[n - 1] == '0') buf[--n] = '\0';
-        if (buf[n - 1] == '.') buf[--n] = '\0';
-        fprintf(out, " + %s%%", buf);
-    }
-}
-
 /* ---- keys and lookups ---------------------------------------------------------- */
 
-char *mg_baseline_key(const mg_test_result *t) {
-    const char *bin = t->binary ? t->binary : "";
-    const char *slash = strrchr(bin, '/');
-    if (slash) bin = slash + 1;
+/* "BIN:SUITE/TEST" with invalid UTF-8 mended. */
+static char *make_key(const char *bin, const mg_test_result *t) {
     char *key = mg_xasprintf("%s:%s/%s", bin, t->suite ? t->suite : "", t->name ? t->name : "");
     char *fixed = mg_utf8_fix(key);
     if (!fixed) return key;
     free(key);
     return fixed;
+}
+
+char *mg_baseline_key(const mg_test_result *t) { return make_key(t->binary ? t->binary : "", t); }
+
+/* The key a version 1 baseline gave t: the binary's basename. */
+static char *legacy_key(const mg_test_result *t) {
+    const char *bin = t->binary ? t->binary : "";
+    const char *slash = strrchr(bin, '/');
+    return make_key(slash ? slash + 1 : bin, t);
 }
 
 static int cmp_entry(const void *a, const void *b) {
@@ -288,6 +231,24 @@ static const entry *find(const entry *entries, size_t n, const char *key) {
     return n ? bsearch(&probe, entries, n, sizeof *entries, cmp_entry) : NULL;
 }
 
+static bool legacy(const mg_baseline *b) { return b && b->version < 2; }
+
+/* t's entry in b: by its key, or in an old baseline by its basename key (then
+ * *by_basename is set). NULL when b has none. */
+static const entry *lookup(const mg_baseline *b, const mg_test_result *t, bool *by_basename) {
+    if (by_basename) *by_basename = false;
+    if (!b) return NULL;
+    char *key = mg_baseline_key(t);
+    const entry *e = find(b->entries, b->n, key);
+    free(key);
+    if (e || !legacy(b)) return e;
+    key = legacy_key(t);
+    e = find(b->entries, b->n, key);
+    free(key);
+    if (e && by_basename) *by_basename = true;
+    return e;
+}
+
 static void free_entries(entry *entries, size_t n) {
     for (size_t i = 0; i < n; i++) free(entries[i].key);
     free(entries);
@@ -298,19 +259,10 @@ static bool has_figures(const mg_test_result *t) {
     return t->status == MG_ST_PASS || t->status == MG_ST_FAIL;
 }
 
-static int64_t clamp_u64(uint64_t v) { return v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v; }
-
-/* The measured figures of t, in metric order. */
-static void figures_of(const mg_test_result *t, int64_t v[M_COUNT]) {
-    v[M_LEAK] = t->leaked_bytes;
-    v[M_GROWTH] = t->object_growth;
-    v[M_PEAK] = t->peak_bytes;
-    v[M_ALLOCS] = clamp_u64(t->allocations);
-}
-
 /* ---- loading ------------------------------------------------------------------- */
 
-/* A whole number in [0, 2^53] at `where`, or -1 with err naming path, where and value. */
+/* A whole number in [0, INT64_MAX] at `where`, or -1 with err naming path, where and
+ * value. */
 static int parse_figure(const char *path, const char *where, const cJSON *item, int64_t *out,
                         char *err, size_t errlen) {
     char shown[MG_JSON_SHOWN_SIZE];
@@ -319,21 +271,23 @@ static int parse_figure(const char *path, const char *where, const cJSON *item, 
         mg_set_err(err, errlen, "%s: %s: expected a whole number, not %s", path, where, shown);
         return -1;
     }
-    double d = item->valuedouble;
-    if (!isfinite(d) || d > MAX_EXACT_INT) {
-        mg_set_err(err, errlen, "%s: %s: %s is too large", path, where, shown);
-        return -1;
-    }
-    if (d < 0) {
+    switch (mg_json_get_i64(item, out)) {
+    case MG_JSON_INT_OK:
+        if (*out >= 0) return 0;
         mg_set_err(err, errlen, "%s: %s: %s is negative", path, where, shown);
         return -1;
-    }
-    if (floor(d) != d) {
-        mg_set_err(err, errlen, "%s: %s: %s is not a whole number", path, where, shown);
+    case MG_JSON_INT_TOO_SMALL:
+        mg_set_err(err, errlen, "%s: %s: %s is negative", path, where, shown);
         return -1;
+    case MG_JSON_INT_TOO_LARGE:
+        mg_set_err(err, errlen, "%s: %s: %s is too large (at most %" PRId64 ")", path, where,
+                   shown, INT64_MAX);
+        return -1;
+    case MG_JSON_INT_NOT_WHOLE:
+    case MG_JSON_INT_NOT_NUMBER: break;
     }
-    *out = (int64_t)d;
-    return 0;
+    mg_set_err(err, errlen, "%s: %s: %s is not a whole number", path, where, shown);
+    return -1;
 }
 
 /* A key names a test as "BINARY:SUITE/TEST": a ':' with a '/' after it. */
@@ -342,11 +296,27 @@ static bool key_is_valid(const char *key) {
     return colon && strchr(colon + 1, '/') != NULL;
 }
 
+/* "leaked_bytes, object_growth, peak_bytes and allocations". */
+static void tracked_keys(char *buf, size_t len) {
+    size_t n = 0, o = 0, total = 0;
+    for (int m = 0; m < MG_M_COUNT; m++) total += tracked(m);
+    buf[0] = '\0';
+    for (int m = 0; m < MG_M_COUNT && o < len; m++) {
+        if (!tracked(m)) continue;
+        n++;
+        int w = snprintf(buf + o, len - o, "%s%s", n == 1 ? "" : n == total ? " and " : ", ",
+                         mg_metrics[m].key);
+        if (w < 0) break;
+        o += (size_t)w;
+    }
+}
+
 /* Parses one "KEY": {figures} member of "tests" into e. */
 static int parse_entry(const char *path, const cJSON *item, entry *e, char *err, size_t errlen) {
-    char key[256], where[300];
+    char key[256], where[300], keys[160];
     mg_json_escape_key(item->string, key, sizeof key);
     snprintf(where, sizeof where, "tests[\"%s\"]", key);
+    tracked_keys(keys, sizeof keys);
     if (!key_is_valid(item->string)) {
         mg_set_err(err, errlen, "%s: %s: a key must be \"BINARY:SUITE/TEST\"", path, where);
         return -1;
@@ -354,25 +324,20 @@ static int parse_entry(const char *path, const cJSON *item, entry *e, char *err,
     if (!cJSON_IsObject(item)) {
         char shown[MG_JSON_SHOWN_SIZE];
         mg_json_describe_value(item, shown, sizeof shown);
-        mg_set_err(err, errlen,
-                   "%s: %s: expected an object such as {\"leaked_bytes\": 0, \"object_growth\": "
-                   "0, \"peak_bytes\": 0, \"allocations\": 0}, not %s",
-                   path, where, shown);
+        mg_set_err(err, errlen, "%s: %s: expected an object with %s, not %s", path, where, keys,
+                   shown);
         return -1;
     }
-    bool seen[M_COUNT] = {false};
+    bool seen[MG_M_COUNT] = {false};
     const cJSON *fig;
     cJSON_ArrayForEach(fig, item) {
-        int m = -1;
-        for (int i = 0; i < M_COUNT; i++)
-            if (strcmp(fig->string, metrics[i].json) == 0) m = i;
+        int m = mg_metric_by_key(fig->string, false);
+        if (m >= 0 && !tracked(m)) m = -1;
         char name[256];
         mg_json_escape_key(fig->string, name, sizeof name);
         if (m < 0) {
-            mg_set_err(err, errlen,
-                       "%s: %s: unknown key \"%s\" (expected leaked_bytes, object_growth, "
-                       "peak_bytes and allocations)",
-                       path, where, name);
+            mg_set_err(err, errlen, "%s: %s: unknown key \"%s\" (expected %s)", path, where, name,
+                       keys);
             return -1;
         }
         char fwhere[600];
@@ -384,9 +349,9 @@ static int parse_entry(const char *path, const cJSON *item, entry *e, char *err,
         seen[m] = true;
         if (parse_figure(path, fwhere, fig, &e->v[m], err, errlen) != 0) return -1;
     }
-    for (int m = 0; m < M_COUNT; m++) {
-        if (!seen[m]) {
-            mg_set_err(err, errlen, "%s: %s: missing \"%s\"", path, where, metrics[m].json);
+    for (int m = 0; m < MG_M_COUNT; m++) {
+        if (tracked(m) && !seen[m]) {
+            mg_set_err(err, errlen, "%s: %s: missing \"%s\"", path, where, mg_metrics[m].key);
             return -1;
         }
     }
@@ -404,7 +369,7 @@ static int parse_tests(mg_baseline *b, const cJSON *tests, char *err, size_t err
         return -1;
     }
     size_t n = (size_t)cJSON_GetArraySize(tests);
-    b->entries = mg_xcalloc(n, sizeof *b->entries);
+    b->entries = mg_xcalloc(n ? n : 1, sizeof *b->entries);
     const cJSON *item;
     cJSON_ArrayForEach(item, tests) {
         if (parse_entry(b->path, item, &b->entries[b->n], err, errlen) != 0) return -1;
@@ -462,19 +427,20 @@ static int parse_document(mg_baseline *b, const cJSON *root, char *err, size_t e
         return -1;
     }
     mg_json_describe_value(schema, shown, sizeof shown);
-    if (!cJSON_IsNumber(schema) || schema->valuedouble != floor(schema->valuedouble) ||
-        schema->valuedouble < 1) {
+    int64_t version = 0;
+    if (mg_json_get_i64(schema, &version) != MG_JSON_INT_OK || version < 1) {
         mg_set_err(err, errlen, "%s: schema_version: %s is not a version number (expected %d)",
                    b->path, shown, BASELINE_SCHEMA_VERSION);
         return -1;
     }
-    if (schema->valuedouble > BASELINE_SCHEMA_VERSION) {
+    if (version > BASELINE_SCHEMA_VERSION) {
         mg_set_err(err, errlen,
                    "%s: schema_version: %s is newer than this memgate understands (%d); use a "
                    "newer memgate",
                    b->path, shown, BASELINE_SCHEMA_VERSION);
         return -1;
     }
+    b->version = (int)version;
     if (!tool) {
         mg_set_err(err, errlen, "%s: missing \"tool\"", b->path);
         return -1;
@@ -516,24 +482,129 @@ void mg_baseline_free(mg_baseline *b) {
     free(b);
 }
 
+const char *mg_baseline_path(const mg_baseline *b) { return b ? b->path : NULL; }
+
 /* ---- comparing ----------------------------------------------------------------- */
 
-/* Appends the sentence for t's regressions to its message ("; " after an existing one):
- * "peak 1.2 MiB > baseline 1.0 MiB + 10%; allocations 130 > baseline 100 + 10%". */
-static void append_message(mg_test_result *t, const mg_tolerance *tol) {
+unsigned mg_baseline_compare_test(const mg_baseline *b, const mg_tolerance *tol,
+                                  const mg_test_result *t, mg_baseline_cmp *out) {
+    memset(out, 0, sizeof *out);
+    if (!b || !has_figures(t)) return 0;
+    mg_tolerance defaults;
+    if (!tol) {
+        mg_tolerance_default(&defaults);
+        tol = &defaults;
+    }
+    const entry *e = lookup(b, t, NULL);
+    if (!e) {
+        out->state = MG_BASE_NEW;
+        return 0;
+    }
+    out->tol_known = true;
+    for (int m = 0; m < MG_M_COUNT; m++) {
+        if (!tracked(m)) continue;
+        out->fig[m] = e->v[m];
+        out->tol[m] = tol->m[m];
+        if (mg_test_known(t, (mg_metric)m) && mg_tolerance_exceeded(t->fig[m], e->v[m], &tol->m[m]))
+            out->regressions |= MG_M_BIT(m);
+    }
+    out->state = out->regressions ? MG_BASE_REGRESSED : MG_BASE_SAME;
+    return out->regressions;
+}
+
+/* The number of shards in run->shard ("I/N"), 0 when the run is not sharded. */
+static unsigned long shard_count(const mg_run *run) {
+    const char *slash = run->shard ? strchr(run->shard, '/') : NULL;
+    return slash ? strtoul(slash + 1, NULL, 10) : 0;
+}
+
+/* Sorted heap copies of the keys of run's tests, and with legacy also their basename
+ * keys (then 2 per test). */
+static char **run_keys(const mg_run *run, bool with_legacy, size_t *n) {
+    size_t per = with_legacy ? 2 : 1;
+    char **keys = mg_xcalloc(run->ntests * per + 1, sizeof *keys);
+    for (size_t i = 0; i < run->ntests; i++) {
+        keys[i * per] = mg_baseline_key(&run->tests[i]);
+        if (with_legacy) keys[i * per + 1] = legacy_key(&run->tests[i]);
+    }
+    *n = run->ntests * per;
+    qsort(keys, *n, sizeof *keys, cmp_str);
+    return keys;
+}
+
+static void free_keys(char **keys, size_t n) {
+    for (size_t i = 0; i < n; i++) free(keys[i]);
+    free(keys);
+}
+
+/* Adds a warning for each key that two or more tests of run share (keys: the run's
+ * keys, sorted). */
+static void warn_duplicates(mg_run *run, char **keys, size_t n) {
+    for (size_t i = 1; i < n; i++) {
+        if (strcmp(keys[i - 1], keys[i]) != 0 || (i >= 2 && strcmp(keys[i - 2], keys[i]) == 0))
+            continue;
+        size_t count = 2;
+        while (i + count - 1 < n && strcmp(keys[i + count - 1], keys[i]) == 0) count++;
+        mg_run_add_warning(run,
+                           "%zu tests of this run have the baseline key \"%s\" (the same binary "
+                           "given twice?); they share one baseline entry",
+                           count, keys[i]);
+    }
+}
+
+void mg_baseline_finish_run(const mg_baseline *b, mg_run *run) {
+    if (!run) return;
+    for (size_t i = 0; i < run->nbaseline_removed; i++) free(run->baseline_removed[i]);
+    free(run->baseline_removed);
+    run->baseline_removed = NULL;
+    run->nbaseline_removed = 0;
+    if (!b) return;
+    if (!run->baseline_path) run->baseline_path = mg_xstrdup(b->path);
+
+    size_t nkeys;
+    char **keys = run_keys(run, false, &nkeys);
+    warn_duplicates(run, keys, nkeys);
+    free_keys(keys, nkeys);
+
+    size_t by_basename = 0;
+    for (size_t i = 0; i < run->ntests && legacy(b); i++) {
+        bool basename = false;
+        if (lookup(b, &run->tests[i], &basename) && basename) by_basename++;
+    }
+    if (by_basename)
+        mg_run_add_warning(run,
+                           "baseline %s is in the old format (keys name the binary by its "
+                           "basename): %zu test%s matched by basename; write it again with "
+                           "--update-baseline to key tests by binary path",
+                           b->path, by_basename, by_basename == 1 ? "" : "s");
+
+    /* Tests the run did not select are not gone: with -k or one shard of several, no
+     * key counts as removed. */
+    if (run->partial || shard_count(run) > 1) return;
+    /* Every test of the run, with figures or not, keeps its key out of "removed". */
+    keys = run_keys(run, legacy(b), &nkeys);
+    for (size_t k = 0; k < b->n; k++) {
+        const char *key = b->entries[k].key;
+        if (nkeys && bsearch(&key, keys, nkeys, sizeof *keys, cmp_str)) continue;
+        run->baseline_removed = mg_xrealloc(run->baseline_removed,
+                                            (run->nbaseline_removed + 1) * sizeof(char *));
+        run->baseline_removed[run->nbaseline_removed++] = mg_xstrdup(key);
+    }
+    free_keys(keys, nkeys);
+}
+
+/* Appends the text of t's regressions to its message ("; " after an existing one). */
+static void append_message(mg_test_result *t) {
     char *buf = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&buf, &len);
     if (!out) return;
     const char *sep = t->message && t->message[0] ? "; " : "";
     if (*sep) fputs(t->message, out);
-    const int64_t base[M_COUNT] = {t->baseline.leaked_bytes, t->baseline.object_growth,
-                                   t->baseline.peak_bytes, clamp_u64(t->baseline.allocations)};
-    for (int m = 0; m < M_COUNT; m++) {
-        if (!(t->baseline.regressions & metrics[m].bit)) continue;
+    for (int m = 0; m < MG_M_COUNT; m++) {
+        if (!(t->baseline.regressions & MG_M_BIT(m))) continue;
         fputs(sep, out);
-        mg_report_regression(out, t, metrics[m].bit);
-        write_tolerance(out, base[m], tol_one_c(tol, m), metrics[m].bytes);
+        mg_report_regression(out, t, (mg_metric)m);
         sep = "; ";
     }
     if (fclose(out) != 0 || !buf) {
@@ -544,83 +615,18 @@ static void append_message(mg_test_result *t, const mg_tolerance *tol) {
     t->message = buf;
 }
 
-/* Compares one test that has figures with its baseline entry e (NULL: a new test). */
-static void compare_test(mg_test_result *t, const entry *e, const mg_tolerance *tol) {
-    if (!e) {
-        t->baseline.state = MG_BASE_NEW;
-        return;
-    }
-    t->baseline.leaked_bytes = e->v[M_LEAK];
-    t->baseline.object_growth = e->v[M_GROWTH];
-    t->baseline.peak_bytes = e->v[M_PEAK];
-    t->baseline.allocations = (uint64_t)e->v[M_ALLOCS];
-    int64_t v[M_COUNT];
-    figures_of(t, v);
-    for (int m = 0; m < M_COUNT; m++)
-        if (regressed(v[m], e->v[m], tol_one_c(tol, m))) t->baseline.regressions |= metrics[m].bit;
-    if (!t->baseline.regressions) {
-        t->baseline.state = MG_BASE_SAME;
-        return;
-    }
-    t->baseline.state = MG_BASE_REGRESSED;
-    if (t->status == MG_ST_PASS) t->status = MG_ST_FAIL;
-    append_message(t, tol);
-}
-
 void mg_baseline_compare(const mg_baseline *b, const mg_tolerance *tol, mg_run *run) {
     if (!run) return;
-    mg_tolerance defaults;
-    if (!tol) {
-        mg_tolerance_default(&defaults);
-        tol = &defaults;
-    }
-    for (size_t i = 0; i < run->nbaseline_removed; i++) free(run->baseline_removed[i]);
-    free(run->baseline_removed);
-    run->baseline_removed = NULL;
-    run->nbaseline_removed = 0;
-    for (size_t i = 0; i < run->ntests; i++)
-        memset(&run->tests[i].baseline, 0, sizeof run->tests[i].baseline);
-    if (!b) return;
-    if (!run->baseline_path) run->baseline_path = mg_xstrdup(b->path);
-
-    char **keys = mg_xcalloc(run->ntests, sizeof *keys);
     for (size_t i = 0; i < run->ntests; i++) {
         mg_test_result *t = &run->tests[i];
-        keys[i] = mg_baseline_key(t);
-        if (has_figures(t)) compare_test(t, find(b->entries, b->n, keys[i]), tol);
+        if (!mg_baseline_compare_test(b, tol, t, &t->baseline)) continue;
+        if (t->status == MG_ST_PASS) t->status = MG_ST_FAIL;
+        append_message(t);
     }
-    /* Every test of the run, with figures or not, keeps its key out of "removed". */
-    qsort(keys, run->ntests, sizeof *keys, cmp_str);
-    for (size_t k = 0; k < b->n; k++) {
-        const char *key = b->entries[k].key;
-        if (run->ntests && bsearch(&key, keys, run->ntests, sizeof *keys, cmp_str)) continue;
-        run->baseline_removed = mg_xrealloc(run->baseline_removed,
-                                            (run->nbaseline_removed + 1) * sizeof(char *));
-        run->baseline_removed[run->nbaseline_removed++] = mg_xstrdup(key);
-    }
-    for (size_t i = 0; i < run->ntests; i++) free(keys[i]);
-    free(keys);
+    mg_baseline_finish_run(b, run);
 }
 
 /* ---- writing ------------------------------------------------------------------- */
-
-/* Sorts entries and merges equal keys (two binaries with the same basename) into one
- * holding the larger figure of each metric, so both tests pass against it. */
-static size_t sort_and_merge(entry *entries, size_t n) {
-    if (!n) return 0;
-    qsort(entries, n, sizeof *entries, cmp_entry);
-    size_t out = 0;
-    for (size_t i = 1; i < n; i++) {
-        if (strcmp(entries[out].key, entries[i].key) == 0) {
-            for (int m = 0; m < M_COUNT; m++)
-                if (entries[i].v[m] > entries[out].v[m]) entries[out].v[m] = entries[i].v[m];
-            free(entries[i].key);
-        } else {
-            entries[++out] = entries[i];
-        }
-    }
-    return out + 1;
-}
 
 /* Writes s as a JSON string: quotes, backslashes and control characters escaped,
  * everything else (UTF-8 included) as it is. */
@@ -656,58 +662,140 @@ static void write_document(FILE *out, const entry *entries, size_t n) {
         fputs("    ", out);
         write_json_string(out, entries[i].key);
         fputs(": {", out);
-        for (int m = 0; m < M_COUNT; m++)
-            fprintf(out, "%s\"%s\": %" PRId64, m ? ", " : "", metrics[m].json, entries[i].v[m]);
+        const char *sep = "";
+        for (int m = 0; m < MG_M_COUNT; m++) {
+            if (!tracked(m)) continue;
+            fprintf(out, "%s\"%s\": %" PRId64, sep, mg_metrics[m].key, entries[i].v[m]);
+            sep = ", ";
+        }
         fputs(i + 1 < n ? "},\n" : "}\n", out);
     }
     fputs("  }\n}\n", out);
 }
 
-/* Negative figures (a test that freed memory it found allocated) are stored as 0: a
- * baseline holds what a test may grow to, and the file format has no negatives. */
-int mg_baseline_write(const char *path, const mg_run *run, const mg_baseline *old, bool ratchet,
-                      char *err, size_t errlen) {
+/* One test of the run with figures, and its key. */
+typedef struct measured {
+    char *key;
+    const mg_test_result *t;
+} measured;
+
+static int cmp_measured(const void *a, const void *b) {
+    return strcmp(((const measured *)a)->key, ((const measured *)b)->key);
+}
+
+/* The figures the file keeps for t: negatives (a net figure of an old report) as 0,
+ * unknown figures as the old entry's (0 without one). */
+static void figures_for(const mg_test_result *t, const entry *old, int64_t v[MG_M_COUNT]) {
+    for (int m = 0; m < MG_M_COUNT; m++) {
+        if (!tracked(m)) {
+            v[m] = 0;
+        } else if (mg_test_known(t, (mg_metric)m)) {
+            v[m] = t->fig[m] < 0 ? 0 : t->fig[m];
+        } else {
+            v[m] = old ? old->v[m] : 0;
+        }
+    }
+}
+
+/* Builds the merged entries (see mg_baseline_update); *n gets their number. */
+static entry *merge_entries(mg_run *run, const mg_baseline *old, const mg_baseline_update_opts *o,
+                            size_t *n) {
+    size_t nold = old ? old->n : 0;
+    bool *drop = mg_xcalloc(nold + 1, sizeof *drop);
+    size_t nm = 0;
+    measured *ms = mg_xcalloc(run->ntests + 1, sizeof *ms);
+    for (size_t i = 0; i < run->ntests; i++)
+        if (has_figures(&run->tests[i]))
+            ms[nm++] = (measured){mg_baseline_key(&run->tests[i]), &run->tests[i]};
+    qsort(ms, nm, sizeof *ms, cmp_measured);
+
+    entry *out = mg_xcalloc(nold + nm + 1, sizeof *out);
+    size_t nout = 0;
+    for (size_t i = 0; i < nm;) {
+        /* Tests sharing a key are one group: one entry with the larger figures. */
+        size_t j = i + 1;
+        while (j < nm && strcmp(ms[j].key, ms[i].key) == 0) j++;
+        if (j - i > 1)
+            mg_run_add_warning(run,
+                               "%zu tests of this run have the baseline key \"%s\" (the same "
+                               "binary given twice?); the baseline entry holds their larger "
+                               "figures",
+                               j - i, ms[i].key);
+        bool by_basename = false;
+        const entry *oe = lookup(old, ms[i].t, &by_basename);
+        entry *e = &out[nout++];
+        e->key = mg_xstrdup(ms[i].key);
+        figures_for(ms[i].t, oe, e->v);
+        for (size_t k = i + 1; k < j; k++) {
+            int64_t v[MG_M_COUNT];
+            figures_for(ms[k].t, oe, v);
+            for (int m = 0; m < MG_M_COUNT; m++)
+                if (v[m] > e->v[m]) e->v[m] = v[m];
+        }
+        if (oe) {
+            if (o->ratchet)
+                for (int m = 0; m < MG_M_COUNT; m++)
+                    if (oe->v[m] < e->v[m]) e->v[m] = oe->v[m];
+            drop[oe - old->entries] = true; /* replaced (under its new key, if by basename) */
+        }
+        i = j;
+    }
+
+    /* Pruning: old entries that no test of the run claims, by key or (in an old
+     * baseline) by basename, are dropped. */
+    if (o->prune && nold) {
+        size_t nkeys;
+        char **keys = run_keys(run, legacy(old), &nkeys);
+        for (size_t k = 0; k < nold; k++) {
+            const char *key = old->entries[k].key;
+            if (!nkeys || !bsearch(&key, keys, nkeys, sizeof *keys, cmp_str)) drop[k] = true;
+        }
+        free_keys(keys, nkeys);
+    }
+    for (size_t k = 0; k < nold; k++) {
+        if (drop[k]) continue;
+        out[nout] = old->entries[k];
+        out[nout++].key = mg_xstrdup(old->entries[k].key);
+    }
+    qsort(out, nout, sizeof *out, cmp_entry);
+    for (size_t i = 0; i < nm; i++) free(ms[i].key);
+    free(ms);
+    free(drop);
+    *n = nout;
+    return out;
+}
+
+int mg_baseline_update(const char *path, mg_run *run, const mg_baseline *old,
+                       const mg_baseline_update_opts *opts, char *err, size_t errlen) {
     if (!path || !run) {
         mg_set_err(err, errlen, "no baseline path or run given");
         return -1;
     }
-    size_t cap = run->ntests, n = 0;
-    entry *entries = mg_xcalloc(cap, sizeof *entries);
-    for (size_t i = 0; i < run->ntests; i++) {
-        const mg_test_result *t = &run->tests[i];
-        if (!has_figures(t)) continue;
-        entry *e = &entries[n++];
-        e->key = mg_baseline_key(t);
-        figures_of(t, e->v);
-        for (int m = 0; m < M_COUNT; m++)
-            if (e->v[m] < 0) e->v[m] = 0;
-    }
-    n = sort_and_merge(entries, n);
-
-    if (ratchet && old) {
-        for (size_t i = 0; i < n; i++) {
-            const entry *o = find(old->entries, old->n, entries[i].key);
-            for (int m = 0; o && m < M_COUNT; m++)
-                if (o->v[m] < entries[i].v[m]) entries[i].v[m] = o->v[m];
+    mg_baseline_update_opts defaults = {false, false};
+    if (!opts) opts = &defaults;
+    mg_baseline *loaded = NULL;
+    if (!old && access(path, F_OK) == 0) {
+        char lerr[1024];
+        if (mg_baseline_load(path, &loaded, lerr, sizeof lerr) == 0) {
+            old = loaded;
+        } else if (run->partial || shard_count(run) > 1) {
+            /* A selection keeps the other tests' entries: without them, writing would
+             * lose them. */
+            mg_set_err(err, errlen, "cannot update baseline '%s' with a selection of tests: %s",
+                       path, lerr);
+            return -1;
+        } else {
+            mg_run_add_warning(run, "%s was not a valid baseline and is replaced (%s)", path, lerr);
         }
-        /* A test that is in the run but has no figures this time (it crashed, timed
-         * out, was skipped) is not missing: its old figures stay. */
-        size_t measured = n;
-        for (size_t i = 0; i < run->ntests; i++) {
-            const mg_test_result *t = &run->tests[i];
-            if (has_figures(t)) continue;
-            char *key = mg_baseline_key(t);
-            const entry *o = find(old->entries, old->n, key);
-            if (!o || find(entries, measured, key)) {
-                free(key);
-                continue;
-            }
-            entries = mg_xrealloc(entries, (n + 1) * sizeof *entries);
-            entries[n] = *o;
-            entries[n++].key = key;
-        }
-        n = sort_and_merge(entries, n);
     }
+    if (legacy(old))
+        mg_run_add_warning(run,
+                           "baseline %s was in the old format (keys by binary basename); the "
+                           "tests of this run are now keyed by binary path",
+                           old->path);
+    size_t n = 0;
+    entry *entries = merge_entries(run, old, opts, &n);
+    mg_baseline_free(loaded);
 
     char *buf = NULL;
     size_t len = 0;
@@ -727,4 +815,10 @@ int mg_baseline_write(const char *path, const mg_run *run, const mg_baseline *ol
     int rc = mg_report_write_atomic(path, "baseline", buf, len, err, errlen);
     free(buf);
     return rc;
+}
+
+int mg_baseline_write(const char *path, mg_run *run, const mg_baseline *old, bool ratchet,
+                      char *err, size_t errlen) {
+    mg_baseline_update_opts o = {ratchet, false};
+    return mg_baseline_update(path, run, old, &o, err, errlen);
 }

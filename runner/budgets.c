@@ -1,18 +1,21 @@
 /*
- * Budgets: loading and validating the budgets file, and resolving the limits of one
- * test through the precedence chain described in budgets.h.
+ * Budgets: loading and validating the budgets file, and resolving the limits and
+ * settings of one test through the precedence chain described in budgets.h.
  *
- * Within the file's "tests" entries the precedence applies field by field: for each of
- * leak_bytes, object_growth and peak_bytes, the best-ranked matching entry that sets
- * that field wins, and entries that do not mention a field leave it to the next one
- * down (then to "defaults"). This is the same rule as for the in-code annotation, where
- * unset fields keep the value from the next level.
+ * A budgets file entry ("defaults" or one of "tests") is a set of fields: one per
+ * metric with a budget (metrics.h) and one per setting (warmups, isolation,
+ * alloc_functions, repeat). Within the file's "tests" entries the precedence applies
+ * field by field: for each field, the best-ranked matching entry that sets it wins, and
+ * entries that do not mention it leave it to the next one down (then to "defaults").
+ * This is the same rule as for the in-code annotation, where unset fields keep the
+ * value from the next level.
  */
 #include "budgets.h"
 
 #include <cjson/cJSON.h>
 #include <fnmatch.h>
-#include <math.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,40 +24,62 @@
 #include "jsonutil.h"
 #include "util.h"
 
-enum { F_LEAK, F_GROWTH, F_PEAK, F_COUNT };
+/* The settings a budgets file entry may give besides limits; their fields follow the
+ * metrics' in an entry (field index MG_M_COUNT + setting). */
+enum { S_WARMUPS, S_ISOLATION, S_ALLOC_FUNCTIONS, S_REPEAT, S_COUNT };
+static const char *const setting_keys[S_COUNT + 1] = {"warmups", "isolation", "alloc_functions",
+                                                      "repeat", NULL};
+#define N_FIELDS (MG_M_COUNT + S_COUNT)
 
-static const char *const field_names[F_COUNT] = {"leak_bytes", "object_growth", "peak_bytes"};
-static const char *const cli_origins[F_COUNT] = {"--leak-bytes", "--object-growth", "--peak"};
-
-/* Limits given at one level of the file; MG_LIMIT_UNSET where a field is absent. */
-typedef struct file_limits {
-    int64_t v[F_COUNT];
-} file_limits;
+/* The fields given at one level of the file. */
+typedef struct file_entry {
+    bool has[N_FIELDS];
+    int64_t v[N_FIELDS]; /* limits, warmups, isolation (an mg_isolation), repeat */
+    char **alloc_functions;
+    size_t nalloc_functions;
+} file_entry;
 
 typedef struct test_rule {
     char *key;    /* "suite/test" or a glob over it */
     char *origin; /* "PATH: tests[\"KEY\"]" */
-    file_limits lim;
+    file_entry e;
 } test_rule;
 
 struct mg_budget_file {
     char *path;
     char *defaults_origin; /* "PATH: defaults" */
-    file_limits defaults;
+    file_entry defaults;
     test_rule *rules; /* in file order */
     size_t nrules;
 };
 
+static void free_entry(file_entry *e) {
+    for (size_t i = 0; i < e->nalloc_functions; i++) free(e->alloc_functions[i]);
+    free(e->alloc_functions);
+    e->alloc_functions = NULL;
+    e->nalloc_functions = 0;
+}
+
+void mg_cli_limits_init(mg_cli_limits *cli) {
+    memset(cli, 0, sizeof *cli);
+    for (int m = 0; m < MG_M_COUNT; m++) cli->v[m] = MG_LIMIT_UNSET;
+    cli->warmups = MG_LIMIT_UNSET;
+    cli->isolation = -1;
+    cli->repeat = MG_LIMIT_UNSET;
+}
+
+/* ---- loading ------------------------------------------------------------------- */
+
 /*
- * Parses one limit value at key path `where` (e.g. tests["a/b"].leak_bytes) into *out:
- * null or "unlimited" mean no limit; byte fields take a whole non-negative number or a
- * SIZE string, object_growth a whole non-negative number. -1 with err on anything else.
+ * Parses the limit of metric m at key path `where` (e.g. tests["a/b"].leak_bytes) into
+ * *out: null or "unlimited" mean no limit; byte limits take a whole non-negative number
+ * or a SIZE string, counts a whole non-negative number. -1 with err on anything else.
  */
-static int parse_limit(const char *path, const char *where, int field, const cJSON *item,
+static int parse_limit(const char *path, const char *where, mg_metric m, const cJSON *item,
                        int64_t *out, char *err, size_t errlen) {
     char shown[MG_JSON_SHOWN_SIZE];
     mg_json_describe_value(item, shown, sizeof shown);
-    const bool bytes = field != F_GROWTH;
+    const bool bytes = mg_metric_bytes(m);
 
     if (cJSON_IsNull(item)) {
         *out = MG_UNLIMITED;
@@ -78,34 +103,111 @@ static int parse_limit(const char *path, const char *where, int field, const cJS
         return -1;
     }
     if (cJSON_IsNumber(item)) {
-        double d = item->valuedouble;
-        if (!isfinite(d) || d >= 9223372036854775808.0) {
-            mg_set_err(err, errlen, "%s: %s: %s is too large", path, where, shown);
-            return -1;
+        int64_t v = 0;
+        mg_json_int rc = mg_json_get_i64(item, &v);
+        if (rc == MG_JSON_INT_OK && v >= 0) {
+            *out = v;
+            return 0;
         }
-        if (d < 0) {
+        if (rc == MG_JSON_INT_OK || rc == MG_JSON_INT_TOO_SMALL) {
             mg_set_err(err, errlen,
                        "%s: %s: %s is negative (use null or \"unlimited\" for no limit)", path,
                        where, shown);
             return -1;
         }
-        if (floor(d) != d) {
-            mg_set_err(err, errlen, "%s: %s: %s is not a whole number of %s", path, where,
-                       shown, bytes ? "bytes" : "objects");
+        if (rc == MG_JSON_INT_TOO_LARGE) {
+            mg_set_err(err, errlen, "%s: %s: %s is too large (the largest limit is %" PRId64 ")",
+                       path, where, shown, INT64_MAX);
             return -1;
         }
-        *out = (int64_t)d;
-        return 0;
+        mg_set_err(err, errlen, "%s: %s: %s is not a whole number of %s", path, where, shown,
+                   bytes ? "bytes" : "objects");
+        return -1;
     }
     mg_set_err(err, errlen, "%s: %s: expected %s or null, not %s", path, where,
                bytes ? "a size (4096 or \"4 KiB\")" : "a whole number", shown);
     return -1;
 }
 
-/* Parses one limits object ("defaults" or a tests entry) named `where`. */
-static int parse_limits(const char *path, const char *where, const cJSON *obj,
-                        file_limits *out, char *err, size_t errlen) {
-    for (int f = 0; f < F_COUNT; f++) out->v[f] = MG_LIMIT_UNSET;
+/* A whole number in [lo, UINT_MAX] at `where` (warmups, repeat). */
+static int parse_uint_setting(const char *path, const char *where, const cJSON *item,
+                              int64_t lo, int64_t *out, char *err, size_t errlen) {
+    char shown[MG_JSON_SHOWN_SIZE];
+    mg_json_describe_value(item, shown, sizeof shown);
+    int64_t v = 0;
+    mg_json_int rc = mg_json_get_i64(item, &v);
+    if (rc == MG_JSON_INT_OK && v >= lo && v <= (int64_t)UINT_MAX) {
+        *out = v;
+        return 0;
+    }
+    if (rc == MG_JSON_INT_TOO_LARGE || (rc == MG_JSON_INT_OK && v > (int64_t)UINT_MAX))
+        mg_set_err(err, errlen, "%s: %s: %s is too large (at most %u)", path, where, shown,
+                   UINT_MAX);
+    else
+        mg_set_err(err, errlen, "%s: %s: expected a whole number >= %" PRId64 ", not %s", path,
+                   where, lo, shown);
+    return -1;
+}
+
+/* Parses one setting s of an entry into e. */
+static int parse_setting(const char *path, const char *where, int s, const cJSON *item,
+                         file_entry *e, char *err, size_t errlen) {
+    char shown[MG_JSON_SHOWN_SIZE];
+    mg_json_describe_value(item, shown, sizeof shown);
+    int64_t *v = &e->v[MG_M_COUNT + s];
+    switch (s) {
+    case S_WARMUPS: return parse_uint_setting(path, where, item, 0, v, err, errlen);
+    case S_REPEAT: return parse_uint_setting(path, where, item, 1, v, err, errlen);
+    case S_ISOLATION:
+        if (cJSON_IsString(item) && strcmp(item->valuestring, "test") == 0) {
+            *v = MG_ISO_TEST;
+            return 0;
+        }
+        if (cJSON_IsString(item) && strcmp(item->valuestring, "suite") == 0) {
+            *v = MG_ISO_SUITE;
+            return 0;
+        }
+        mg_set_err(err, errlen, "%s: %s: expected \"test\" or \"suite\", not %s", path, where,
+                   shown);
+        return -1;
+    default: break;
+    }
+    /* S_ALLOC_FUNCTIONS: an array of non-empty glob strings. */
+    if (!cJSON_IsArray(item)) {
+        mg_set_err(err, errlen,
+                   "%s: %s: expected an array of function name globs such as [\"xmalloc\", "
+                   "\"pool_*\"], not %s",
+                   path, where, shown);
+        return -1;
+    }
+    size_t n = (size_t)cJSON_GetArraySize(item), i = 0;
+    e->alloc_functions = n ? mg_xcalloc(n, sizeof *e->alloc_functions) : NULL;
+    const cJSON *g;
+    cJSON_ArrayForEach(g, item) {
+        if (!cJSON_IsString(g) || !g->valuestring[0]) {
+            mg_json_describe_value(g, shown, sizeof shown);
+            mg_set_err(err, errlen, "%s: %s[%zu]: expected a non-empty string, not %s", path,
+                       where, i, shown);
+            return -1;
+        }
+        e->alloc_functions[e->nalloc_functions++] = mg_xstrdup(g->valuestring);
+        i++;
+    }
+    return 0;
+}
+
+/* The field index of key in an entry (a metric with a budget, then a setting); -1. */
+static int field_of(const char *key) {
+    for (int m = 0; m < MG_M_COUNT; m++)
+        if (mg_metrics[m].budget_key && strcmp(key, mg_metrics[m].budget_key) == 0) return m;
+    for (int s = 0; s < S_COUNT; s++)
+        if (strcmp(key, setting_keys[s]) == 0) return MG_M_COUNT + s;
+    return -1;
+}
+
+/* Parses one entry ("defaults" or a tests entry) named `where`. */
+static int parse_entry(const char *path, const char *where, const cJSON *obj, file_entry *out,
+                       char *err, size_t errlen) {
     if (!cJSON_IsObject(obj)) {
         char shown[MG_JSON_SHOWN_SIZE];
         mg_json_describe_value(obj, shown, sizeof shown);
@@ -115,27 +217,29 @@ static int parse_limits(const char *path, const char *where, const cJSON *obj,
     }
     const cJSON *item;
     cJSON_ArrayForEach(item, obj) {
-        int field = -1;
-        for (int f = 0; f < F_COUNT; f++)
-            if (strcmp(item->string, field_names[f]) == 0) field = f;
+        int field = field_of(item->string);
         char key[256];
         mg_json_escape_key(item->string, key, sizeof key);
         if (field < 0) {
-            mg_set_err(err, errlen,
-                       "%s: %s: unknown key \"%s\" (expected leak_bytes, object_growth or "
-                       "peak_bytes)",
-                       path, where, key);
+            char expected[512];
+            mg_metric_budget_keys(expected, sizeof expected, setting_keys);
+            mg_set_err(err, errlen, "%s: %s: unknown key \"%s\" (expected %s)", path, where, key,
+                       expected);
             return -1;
         }
-        if (out->v[field] != MG_LIMIT_UNSET) {
+        if (out->has[field]) {
             mg_set_err(err, errlen, "%s: %s.%s: given twice", path, where, key);
             return -1;
         }
         char field_where[512];
         snprintf(field_where, sizeof field_where, "%s.%s", where, key);
-        int64_t v;
-        if (parse_limit(path, field_where, field, item, &v, err, errlen) != 0) return -1;
-        out->v[field] = v;
+        int rc = field < MG_M_COUNT
+                     ? parse_limit(path, field_where, (mg_metric)field, item, &out->v[field], err,
+                                   errlen)
+                     : parse_setting(path, field_where, field - MG_M_COUNT, item, out, err,
+                                     errlen);
+        if (rc != 0) return -1;
+        out->has[field] = true;
     }
     return 0;
 }
@@ -154,7 +258,7 @@ static int parse_tests(mg_budget_file *bf, const cJSON *tests, char *err, size_t
         return -1;
     }
     size_t n = (size_t)cJSON_GetArraySize(tests);
-    bf->rules = mg_xcalloc(n, sizeof *bf->rules);
+    bf->rules = mg_xcalloc(n ? n : 1, sizeof *bf->rules);
     const cJSON *entry;
     cJSON_ArrayForEach(entry, tests) {
         char key[256];
@@ -173,11 +277,11 @@ static int parse_tests(mg_budget_file *bf, const cJSON *tests, char *err, size_t
                 return -1;
             }
         }
-        test_rule *r = &bf->rules[bf->nrules];
-        if (parse_limits(bf->path, where, entry, &r->lim, err, errlen) != 0) return -1;
+        /* The rule counts (and is freed) from here on, even when its entry is bad. */
+        test_rule *r = &bf->rules[bf->nrules++];
         r->key = mg_xstrdup(entry->string);
         r->origin = mg_xasprintf("%s: %s", bf->path, where);
-        bf->nrules++;
+        if (parse_entry(bf->path, where, entry, &r->e, err, errlen) != 0) return -1;
     }
     return 0;
 }
@@ -202,7 +306,7 @@ static int parse_document(mg_budget_file *bf, const cJSON *root, char *err, size
                 return -1;
             }
             seen_defaults = true;
-            if (parse_limits(bf->path, "defaults", item, &bf->defaults, err, errlen) != 0)
+            if (parse_entry(bf->path, "defaults", item, &bf->defaults, err, errlen) != 0)
                 return -1;
         } else if (strcmp(item->string, "tests") == 0) {
             if (seen_tests) {
@@ -242,7 +346,6 @@ int mg_budgets_load(const char *path, mg_budget_file **out, char *err, size_t er
     mg_budget_file *bf = mg_xcalloc(1, sizeof *bf);
     bf->path = mg_xstrdup(path);
     bf->defaults_origin = mg_xasprintf("%s: defaults", path);
-    for (int f = 0; f < F_COUNT; f++) bf->defaults.v[f] = MG_LIMIT_UNSET;
     int rc = parse_document(bf, root, err, errlen);
     cJSON_Delete(root);
     if (rc != 0) {
@@ -258,26 +361,64 @@ void mg_budgets_free(mg_budget_file *bf) {
     for (size_t i = 0; i < bf->nrules; i++) {
         free(bf->rules[i].key);
         free(bf->rules[i].origin);
+        free_entry(&bf->rules[i].e);
     }
     free(bf->rules);
+    free_entry(&bf->defaults);
     free(bf->defaults_origin);
     free(bf->path);
     free(bf);
 }
 
-static mg_limit *budget_field(mg_budget *b, int f) {
-    return f == F_LEAK ? &b->leak_bytes : f == F_GROWTH ? &b->object_growth : &b->peak_bytes;
-}
-
-static const mg_limit *budget_field_c(const mg_budget *b, int f) {
-    return f == F_LEAK ? &b->leak_bytes : f == F_GROWTH ? &b->object_growth : &b->peak_bytes;
-}
+/* ---- resolving ----------------------------------------------------------------- */
 
 static void set_limit(mg_limit *l, int64_t value, mg_limit_source src, const char *origin) {
     free(l->origin);
     l->value = value;
     l->source = src;
     l->origin = mg_xstrdup(origin);
+}
+
+/* Replaces the allocator wrapper globs of s with a copy of the n globs g. */
+static void set_alloc_functions(mg_settings *s, const char *const *g, size_t n) {
+    for (size_t i = 0; i < s->nalloc_functions; i++) free(s->alloc_functions[i]);
+    free(s->alloc_functions);
+    s->alloc_functions = n ? mg_xcalloc(n, sizeof *s->alloc_functions) : NULL;
+    for (size_t i = 0; i < n; i++) s->alloc_functions[i] = mg_xstrdup(g[i]);
+    s->nalloc_functions = n;
+}
+
+/* Applies field f of entry e (given at level src, detail origin) to out. */
+static void apply_field(mg_budget *out, const file_entry *e, int f, mg_limit_source src,
+                        const char *origin) {
+    if (f < MG_M_COUNT) {
+        set_limit(&out->lim[f], e->v[f], src, origin);
+        return;
+    }
+    switch (f - MG_M_COUNT) {
+    case S_WARMUPS: out->settings.warmups = (unsigned)e->v[f]; break;
+    case S_ISOLATION: out->settings.isolation = (mg_isolation)e->v[f]; break;
+    case S_REPEAT: out->settings.repeat = (unsigned)e->v[f]; break;
+    default:
+        set_alloc_functions(&out->settings, (const char *const *)e->alloc_functions,
+                            e->nalloc_functions);
+        break;
+    }
+}
+
+static void apply_cli(mg_budget *out, const mg_cli_limits *cli) {
+    for (int m = 0; m < MG_M_COUNT; m++)
+        if (mg_metrics[m].budget_key && cli->v[m] != MG_LIMIT_UNSET)
+            set_limit(&out->lim[m], cli->v[m] < 0 ? MG_UNLIMITED : cli->v[m], MG_SRC_CLI,
+                      mg_metrics[m].cli);
+    if (cli->warmups >= 0 && cli->warmups <= (int64_t)UINT_MAX)
+        out->settings.warmups = (unsigned)cli->warmups;
+    if (cli->isolation == MG_ISO_TEST || cli->isolation == MG_ISO_SUITE)
+        out->settings.isolation = (mg_isolation)cli->isolation;
+    if (cli->repeat >= 1 && cli->repeat <= (int64_t)UINT_MAX)
+        out->settings.repeat = (unsigned)cli->repeat;
+    if (cli->alloc_functions && cli->nalloc_functions)
+        set_alloc_functions(&out->settings, cli->alloc_functions, cli->nalloc_functions);
 }
 
 /* How well a rule's key matches name: 0 = no match, otherwise higher is better. An
@@ -291,84 +432,75 @@ static size_t rule_rank(const test_rule *r, const char *name) {
 
 void mg_budgets_resolve(const mg_budget_file *bf, const mg_cli_limits *cli, const char *suite,
                         const char *test, mg_budget *out) {
-    static const int64_t builtin[F_COUNT] = {0, 0, MG_UNLIMITED};
-    memset(out, 0, sizeof *out);
-    for (int f = 0; f < F_COUNT; f++) set_limit(budget_field(out, f), builtin[f], MG_SRC_BUILTIN, NULL);
-
-    if (cli) {
-        const int64_t v[F_COUNT] = {cli->leak_bytes, cli->object_growth, cli->peak_bytes};
-        for (int f = 0; f < F_COUNT; f++)
-            if (v[f] != MG_LIMIT_UNSET)
-                set_limit(budget_field(out, f), v[f] < 0 ? MG_UNLIMITED : v[f], MG_SRC_CLI,
-                          cli_origins[f]);
-    }
+    mg_budget_init_builtin(out);
+    if (cli) apply_cli(out, cli);
     if (!bf) return;
 
-    for (int f = 0; f < F_COUNT; f++)
-        if (bf->defaults.v[f] != MG_LIMIT_UNSET)
-            set_limit(budget_field(out, f), bf->defaults.v[f], MG_SRC_FILE_DEFAULTS,
-                      bf->defaults_origin);
+    for (int f = 0; f < N_FIELDS; f++)
+        if (bf->defaults.has[f])
+            apply_field(out, &bf->defaults, f, MG_SRC_FILE_DEFAULTS, bf->defaults_origin);
     if (bf->nrules == 0) return;
 
     char *name = mg_xasprintf("%s/%s", suite ? suite : "", test ? test : "");
     /* Per field, the best rank wins; a strict '>' keeps the first rule in file order
      * among equals. */
-    const test_rule *best[F_COUNT] = {NULL, NULL, NULL};
-    size_t best_rank[F_COUNT] = {0, 0, 0};
+    const test_rule *best[N_FIELDS] = {NULL};
+    size_t best_rank[N_FIELDS] = {0};
     for (size_t i = 0; i < bf->nrules; i++) {
         const test_rule *r = &bf->rules[i];
         size_t rank = rule_rank(r, name);
         if (rank == 0) continue;
-        for (int f = 0; f < F_COUNT; f++) {
-            if (r->lim.v[f] != MG_LIMIT_UNSET && rank > best_rank[f]) {
+        for (int f = 0; f < N_FIELDS; f++) {
+            if (r->e.has[f] && rank > best_rank[f]) {
                 best[f] = r;
                 best_rank[f] = rank;
             }
         }
     }
     free(name);
-    for (int f = 0; f < F_COUNT; f++)
-        if (best[f])
-            set_limit(budget_field(out, f), best[f]->lim.v[f], MG_SRC_FILE_TEST, best[f]->origin);
+    for (int f = 0; f < N_FIELDS; f++)
+        if (best[f]) apply_field(out, &best[f]->e, f, MG_SRC_FILE_TEST, best[f]->origin);
 }
 
-void mg_budget_apply_annotation(mg_budget *b, int64_t leak_bytes, int64_t object_growth,
-                                int64_t peak_bytes, const char *file, unsigned line) {
-    const int64_t v[F_COUNT] = {leak_bytes, object_growth, peak_bytes};
-    char *origin = file ? mg_xasprintf("%s:%u", file, line) : NULL;
-    for (int f = 0; f < F_COUNT; f++) {
-        if (v[f] == MG_LIMIT_UNSET) continue;
-        /* Any other negative value is read as "no limit", the only sensible meaning. */
-        set_limit(budget_field(b, f), v[f] < 0 ? MG_UNLIMITED : v[f], MG_SRC_ANNOTATION, origin);
+/* ---- annotations and checks ---------------------------------------------------- */
+
+int mg_budget_apply_annotation(mg_budget *b, const int64_t values[MG_M_COUNT], const char *file,
+                               unsigned line, char *err, size_t errlen) {
+    char at[512] = "";
+    if (file) snprintf(at, sizeof at, " at %s:%u", file, line);
+    /* Everything is checked before anything changes, so a bad annotation leaves the
+     * budget as the levels below made it. */
+    for (int m = 0; m < MG_M_COUNT; m++) {
+        int64_t v = values[m];
+        if (v == MG_LIMIT_UNSET) continue;
+        const char *field = mg_metrics[m].budget_key;
+        if (!field) {
+            mg_set_err(err, errlen, "MEMGATE_BUDGET(.%s = %" PRId64 ")%s: %s has no budget",
+                       mg_metrics[m].key, v, at, mg_metrics[m].key);
+            return -1;
+        }
+        if (v < 0 && v != MG_UNLIMITED) {
+            mg_set_err(err, errlen,
+                       "MEMGATE_BUDGET(.%s = %" PRId64
+                       ")%s: a limit must be >= 0 or MEMGATE_UNLIMITED",
+                       field, v, at);
+            return -1;
+        }
     }
+    char *origin = file ? mg_xasprintf("%s:%u", file, line) : NULL;
+    for (int m = 0; m < MG_M_COUNT; m++)
+        if (values[m] != MG_LIMIT_UNSET)
+            set_limit(&b->lim[m], values[m], MG_SRC_ANNOTATION, origin);
     free(origin);
+    return 0;
 }
 
-unsigned mg_budget_check(const mg_budget *b, int64_t leaked_bytes, int64_t object_growth,
-                         int64_t peak_bytes) {
-    static const unsigned bits[F_COUNT] = {MG_VIOL_LEAK, MG_VIOL_GROWTH, MG_VIOL_PEAK};
-    const int64_t measured[F_COUNT] = {leaked_bytes, object_growth, peak_bytes};
+unsigned mg_budget_check(const mg_budget *b, const int64_t fig[MG_M_COUNT], unsigned known) {
     unsigned viol = 0;
-    for (int f = 0; f < F_COUNT; f++) {
-        int64_t limit = budget_field_c(b, f)->value;
-        if (limit >= 0 && measured[f] > limit) viol |= bits[f];
+    for (int m = 0; m < MG_M_COUNT; m++) {
+        int64_t limit = b->lim[m].value;
+        if (!mg_metrics[m].budget_key || !(known & MG_M_BIT(m)) || limit < 0) continue;
+        if (fig[m] > limit) viol |= MG_M_BIT(m);
     }
     return viol;
-}
-
-void mg_budget_free_contents(mg_budget *b) {
-    if (!b) return;
-    for (int f = 0; f < F_COUNT; f++) {
-        mg_limit *l = budget_field(b, f);
-        free(l->origin);
-        l->origin = NULL;
-    }
-}
-
-void mg_budget_copy(mg_budget *dst, const mg_budget *src) {
-    *dst = *src;
-    for (int f = 0; f < F_COUNT; f++) {
-        mg_limit *l = budget_field(dst, f);
-        l->origin = mg_xstrdup(l->origin);
-    }
 }

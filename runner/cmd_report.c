@@ -67,8 +67,9 @@ static void merge_usage(FILE *out) {
     fputs("usage: memgate merge OUT.json IN.json...\n"
           "\n"
           "Joins JSON reports (e.g. one per shard) into OUT.json: tests in input order,\n"
-          "durations summed, the earliest start time, the first input's host. A test\n"
-          "(binary, suite and name) found in two inputs is an error.\n"
+          "durations summed, the earliest start time, the first input's host, every\n"
+          "input's warnings, interrupted when any input was. A test (binary, suite and\n"
+          "name) found in two inputs is an error.\n"
           "Exit status: 0 every merged test passed or was skipped, 1 a test did not pass,\n"
           "2 a usage or input error.\n",
           out);
@@ -294,6 +295,10 @@ static void merge_runs(mg_run *merged, mg_run *runs, size_t nruns) {
             merged->baseline_path = r->baseline_path;
             r->baseline_path = NULL;
         }
+        /* One interrupted input leaves the merged report incomplete too; warnings are
+         * kept once each. */
+        merged->interrupted |= r->interrupted;
+        for (size_t i = 0; i < r->nwarnings; i++) mg_run_add_warning(merged, "%s", r->warnings[i]);
     }
     merged->hostname = runs[0].hostname;
     runs[0].hostname = NULL;

@@ -2,6 +2,8 @@
 #include "jsonutil.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,14 @@
 #include "util.h"
 
 void mg_json_describe_value(const cJSON *item, char *buf, size_t len) {
+    const char *literal = mg_json_number_text(item);
+    if (literal) {
+        if (strlen(literal) > MG_JSON_SHOWN_MAX)
+            snprintf(buf, len, "%.*s...", MG_JSON_SHOWN_MAX, literal);
+        else
+            snprintf(buf, len, "%s", literal);
+        return;
+    }
     char *text = cJSON_PrintUnformatted(item);
     if (!text) {
         snprintf(buf, len, "(value)");
@@ -122,6 +132,192 @@ static void syntax_error(const char *path, const char *text, size_t len, const c
                in_str ? " string (unterminated, or a bad escape)" : "", (int)near, text + off);
 }
 
+/* ---- exact integers ------------------------------------------------------------ */
+
+/* The number literals of a document: offsets and lengths into its text. */
+typedef struct literals {
+    size_t *off, *len;
+    size_t n, cap;
+} literals;
+
+static bool number_char(char c) {
+    return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
+}
+
+/* Collects the number literals of text (len bytes, already accepted by cJSON) in
+ * document order. Outside strings, a number is the only token that starts with '-' or
+ * a digit, and cJSON took the longest run of number characters from there (anything
+ * else would have failed the parse), so a scan that skips strings finds the numbers
+ * exactly as the parser saw them. */
+static void collect_literals(const char *text, size_t len, literals *l) {
+    bool in_string = false, escaped = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (in_string) {
+            if (escaped)
+                escaped = false;
+            else if (c == '\\')
+                escaped = true;
+            else if (c == '"')
+                in_string = false;
+            continue;
+        }
+        if (c == '"') {
+            in_string = true;
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            size_t j = i;
+            while (j < len && number_char(text[j])) j++;
+            if (l->n == l->cap) {
+                l->cap = l->cap ? l->cap * 2 : 64;
+                l->off = mg_xrealloc(l->off, l->cap * sizeof *l->off);
+                l->len = mg_xrealloc(l->len, l->cap * sizeof *l->len);
+            }
+            l->off[l->n] = i;
+            l->len[l->n++] = j - i;
+            i = j - 1;
+        }
+    }
+}
+
+static size_t count_numbers(const cJSON *node) {
+    size_t n = 0;
+    for (; node; node = node->next) n += cJSON_IsNumber(node) + count_numbers(node->child);
+    return n;
+}
+
+/* Gives the number nodes under node, depth first (document order), the literals from
+ * *k on. False when out of memory. */
+static bool attach_literals(cJSON *node, const char *text, const literals *l, size_t *k) {
+    for (; node; node = node->next) {
+        if (cJSON_IsNumber(node)) {
+            size_t n = l->len[*k];
+            char *s = cJSON_malloc(n + 1);
+            if (!s) return false;
+            memcpy(s, text + l->off[*k], n);
+            s[n] = '\0';
+            node->valuestring = s;
+            (*k)++;
+        }
+        if (node->child && !attach_literals(node->child, text, l, k)) return false;
+    }
+    return true;
+}
+
+cJSON *mg_json_parse(const char *text, size_t len, const char **end) {
+    const char *stop = NULL;
+    /* Passing len + 1 (the terminating NUL included) with require_null_terminated
+     * makes cJSON refuse anything after the document, e.g. a second object. */
+    cJSON *root = cJSON_ParseWithLengthOpts(text, len + 1, &stop, 1);
+    if (end) *end = stop;
+    if (!root) return NULL;
+    literals l = {NULL, NULL, 0, 0};
+    collect_literals(text, len, &l);
+    /* The counts always agree for a document cJSON accepted; should they not, the tree
+     * keeps no literals and readers fall back to the doubles (exact up to 2^53). */
+    size_t k = 0;
+    if (l.n == count_numbers(root) && !attach_literals(root, text, &l, &k)) {
+        cJSON_Delete(root);
+        root = NULL;
+    }
+    free(l.off);
+    free(l.len);
+    return root;
+}
+
+const char *mg_json_number_text(const cJSON *item) {
+    return cJSON_IsNumber(item) && item->valuestring ? item->valuestring : NULL;
+}
+
+/* Reads the exact value of a JSON number literal: -?D*(.D*)?([eE][+-]?D+)? with at
+ * least one mantissa digit. Works on the decimal digits themselves, so no value is
+ * ever rounded. */
+static mg_json_int literal_i64(const char *s, int64_t *out) {
+    bool neg = *s == '-';
+    if (neg) s++;
+    char digits[40]; /* significant mantissa digits, leading zeros dropped */
+    size_t nd = 0, ntotal = 0;
+    long long scale = 0; /* value = digits x 10^scale */
+    bool nonzero_dropped = false; /* a nonzero digit beyond the buffer */
+    for (; *s >= '0' && *s <= '9'; s++, ntotal++) {
+        if (nd == 0 && *s == '0') continue;
+        if (nd < sizeof digits) {
+            digits[nd++] = *s;
+        } else {
+            scale++;
+            nonzero_dropped |= *s != '0';
+        }
+    }
+    if (*s == '.') {
+        for (s++; *s >= '0' && *s <= '9'; s++, ntotal++) {
+            if (nd == 0 && *s == '0') {
+                scale--;
+                continue;
+            }
+            if (nd < sizeof digits) {
+                digits[nd++] = *s;
+                scale--;
+            } else {
+                nonzero_dropped |= *s != '0';
+            }
+        }
+    }
+    if (!ntotal) return MG_JSON_INT_NOT_NUMBER;
+    if (*s == 'e' || *s == 'E') {
+        s++;
+        bool eneg = *s == '-';
+        if (*s == '-' || *s == '+') s++;
+        if (*s < '0' || *s > '9') return MG_JSON_INT_NOT_NUMBER;
+        long long e = 0;
+        for (; *s >= '0' && *s <= '9'; s++)
+            if (e < 100000) e = e * 10 + (*s - '0'); /* beyond this, any nonzero is out */
+        scale += eneg ? -e : e;
+    }
+    if (*s) return MG_JSON_INT_NOT_NUMBER;
+    if (nd == 0) { /* all zeros: 0, -0, 0.000, 0e99 */
+        *out = 0;
+        return MG_JSON_INT_OK;
+    }
+    if (nonzero_dropped) return scale >= 0 ? (neg ? MG_JSON_INT_TOO_SMALL : MG_JSON_INT_TOO_LARGE)
+                                           : MG_JSON_INT_NOT_WHOLE;
+    /* Digits below the decimal point must all be zero. */
+    while (scale < 0 && nd > 0 && digits[nd - 1] == '0') {
+        nd--;
+        scale++;
+    }
+    if (scale < 0) return MG_JSON_INT_NOT_WHOLE;
+    if ((long long)nd + scale > 19) return neg ? MG_JSON_INT_TOO_SMALL : MG_JSON_INT_TOO_LARGE;
+    uint64_t v = 0;
+    for (size_t i = 0; i < nd; i++) v = v * 10 + (uint64_t)(digits[i] - '0');
+    for (long long i = 0; i < scale; i++) v *= 10; /* 19 digits fit in 64 bits unsigned */
+    if (neg) {
+        if (v > (uint64_t)INT64_MAX + 1) return MG_JSON_INT_TOO_SMALL;
+        *out = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
+    } else {
+        if (v > (uint64_t)INT64_MAX) return MG_JSON_INT_TOO_LARGE;
+        *out = (int64_t)v;
+    }
+    return MG_JSON_INT_OK;
+}
+
+mg_json_int mg_json_get_i64(const cJSON *item, int64_t *out) {
+    if (!cJSON_IsNumber(item)) return MG_JSON_INT_NOT_NUMBER;
+    const char *literal = mg_json_number_text(item);
+    if (literal) return literal_i64(literal, out);
+    /* A tree built in memory: only doubles that are whole and exact count. */
+    double d = item->valuedouble;
+    if (!isfinite(d) || d != floor(d)) return MG_JSON_INT_NOT_WHOLE;
+    if (d > 9007199254740992.0) return MG_JSON_INT_TOO_LARGE;
+    if (d < -9007199254740992.0) return MG_JSON_INT_TOO_SMALL;
+    *out = (int64_t)d;
+    return MG_JSON_INT_OK;
+}
+
+cJSON *mg_json_create_i64(int64_t v) {
+    char buf[24];
+    snprintf(buf, sizeof buf, "%" PRId64, v);
+    return cJSON_CreateRaw(buf);
+}
+
 cJSON *mg_json_load_file(const char *path, const char *what, const char *expected,
                          bool blame_strings, char *err, size_t errlen) {
     size_t len = 0;
@@ -141,7 +337,7 @@ cJSON *mg_json_load_file(const char *path, const char *what, const char *expecte
         /* Passing len + 1 (the terminating NUL included) with require_null_terminated
          * makes cJSON refuse anything after the document, e.g. a second object. */
         const char *end = NULL;
-        root = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1);
+        root = mg_json_parse(text, len, &end);
         if (!root) syntax_error(path, text, len, end, blame_strings, err, errlen);
     }
     free(text);

@@ -25,6 +25,7 @@
 #include "commands.h"
 #include "elfcheck.h"
 #include "exec.h"
+#include "metrics.h"
 #include "memgate/version.h"
 #include "outfile.h"
 #include "report.h"
@@ -62,11 +63,16 @@ static void usage(FILE *out) {
           "Runs each CUnit test in its own process under an allocation collector and fails\n"
           "tests that leak, grow their live objects, or peak above their memory budget.\n"
           "\n"
-          "Budgets (SIZE: 4096, 4KiB, \"8 MiB\", 1GiB, 4KB, 2MB ...; 'unlimited'):\n"
-          "  --leak-bytes SIZE       net bytes a test may leave live (default 0)\n"
-          "  --object-growth N       net live blocks a test may leave (default 0)\n"
-          "  --peak SIZE             peak live bytes during a test (default unlimited)\n"
-          "  --budgets FILE          JSON budgets file (defaults and suite/test globs)\n"
+          "Budgets (SIZE: 4096, 4KiB, \"8 MiB\", 1GiB, 4KB, 2MB ...; 'unlimited'):\n",
+          out);
+    /* One budget option per metric of the table that has one (metrics.h). */
+    for (int m = 0; m < MG_M_COUNT; m++) {
+        if (!mg_metrics[m].cli) continue;
+        char opt[64];
+        snprintf(opt, sizeof opt, "%s %s", mg_metrics[m].cli, mg_metrics[m].cli_arg);
+        fprintf(out, "  %-24s%s\n", opt, mg_metrics[m].help);
+    }
+    fputs("  --budgets FILE          JSON budgets file (defaults and suite/test globs)\n"
           "  --suppressions FILE     LeakSanitizer-style leak:PATTERN lines to ignore\n"
           "Reports:\n"
           "  --junit PATH            JUnit XML report\n"
@@ -93,7 +99,9 @@ static void usage(FILE *out) {
           "  --tolerance LIST        e.g. peak=10%,allocs=5%,leak=0,growth=2\n"
           "                          (defaults: leak 0, growth 0, peak 10%, allocs 10%)\n"
           "  --update-baseline FILE  write this run's figures as the baseline\n"
-          "  --ratchet               with --update-baseline: figures only ever go down\n",
+          "  --ratchet               with --update-baseline: figures only ever go down\n"
+          "  --prune                 with --update-baseline: drop the entries of tests that\n"
+          "                          no longer exist (a full run only: not with -k, --shard)\n",
           out);
 }
 
@@ -234,18 +242,18 @@ bad:
 }
 
 enum {
-    OPT_JUNIT = 256, OPT_JSON, OPT_BUDGETS, OPT_LEAK, OPT_GROWTH, OPT_PEAK, OPT_TIMEOUT,
+    OPT_JUNIT = 256, OPT_JSON, OPT_BUDGETS, OPT_TIMEOUT,
     OPT_SUPP, OPT_STACKS, OPT_NORERUN, OPT_UNWIND, OPT_FRAMES, OPT_COLOR, OPT_LIBRARY,
-    OPT_HTML, OPT_SHARD, OPT_BASELINE, OPT_TOLERANCE, OPT_UPDATE_BASELINE, OPT_RATCHET
+    OPT_HTML, OPT_SHARD, OPT_BASELINE, OPT_TOLERANCE, OPT_UPDATE_BASELINE, OPT_RATCHET,
+    OPT_PRUNE,
+    /* A budget option of the metric table: OPT_METRIC + its mg_metric. */
+    OPT_METRIC = 512
 };
 
 static const struct option long_opts[] = {
     {"junit", required_argument, NULL, OPT_JUNIT},
     {"json", required_argument, NULL, OPT_JSON},
     {"budgets", required_argument, NULL, OPT_BUDGETS},
-    {"leak-bytes", required_argument, NULL, OPT_LEAK},
-    {"object-growth", required_argument, NULL, OPT_GROWTH},
-    {"peak", required_argument, NULL, OPT_PEAK},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"jobs", required_argument, NULL, 'j'},
     {"suppressions", required_argument, NULL, OPT_SUPP},
@@ -262,17 +270,33 @@ static const struct option long_opts[] = {
     {"tolerance", required_argument, NULL, OPT_TOLERANCE},
     {"update-baseline", required_argument, NULL, OPT_UPDATE_BASELINE},
     {"ratchet", no_argument, NULL, OPT_RATCHET},
+    {"prune", no_argument, NULL, OPT_PRUNE},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
 
+/* The getopt table: long_opts (up to its terminator), then one option per metric of
+ * the table that has a CLI option, then the terminator. */
+static const struct option *getopt_options(void) {
+    static struct option all[sizeof long_opts / sizeof long_opts[0] + MG_M_COUNT];
+    if (!all[0].name) {
+        size_t n = 0;
+        for (size_t i = 0; long_opts[i].name; i++) all[n++] = long_opts[i];
+        for (int m = 0; m < MG_M_COUNT; m++)
+            if (mg_metrics[m].cli)
+                all[n++] = (struct option){mg_metrics[m].cli + 2, required_argument, NULL,
+                                           OPT_METRIC + m};
+    }
+    return all;
+}
+
 typedef struct cli {
     const char *junit, *json, *budgets_path, *supp_path, *library, *unwind, *color, *html;
     const char *baseline, *update_baseline, *shard_text;
     mg_tolerance tolerance;
-    bool ratchet, shard_given;
+    bool ratchet, prune, shard_given;
     mg_exec_opts ex;
     const char **filters;
     size_t nfilters;
@@ -285,7 +309,7 @@ typedef struct cli {
 static int parse_options(int argc, char **argv, cli *o, bool stop_at_operand) {
     o->ex.jobs = 1;
     o->ex.timeout_ms = 60000;
-    o->ex.cli.leak_bytes = o->ex.cli.object_growth = o->ex.cli.peak_bytes = MG_LIMIT_UNSET;
+    mg_cli_limits_init(&o->ex.cli);
     o->color = "auto";
     mg_tolerance_default(&o->tolerance);
     char terr[512];
@@ -293,21 +317,18 @@ static int parse_options(int argc, char **argv, cli *o, bool stop_at_operand) {
     opterr = 0;
     int c;
     unsigned u;
-    while ((c = getopt_long(argc, argv, stop_at_operand ? "+j:k:vqh" : "j:k:vqh", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, stop_at_operand ? "+j:k:vqh" : "j:k:vqh", getopt_options(), NULL)) != -1) {
+        if (c >= OPT_METRIC && c < OPT_METRIC + MG_M_COUNT) {
+            const mg_metric_info *mi = &mg_metrics[c - OPT_METRIC];
+            if (parse_limit(mi->cli, optarg, mi->unit == MG_UNIT_BYTES, &o->ex.cli.v[mi->id]))
+                return -1;
+            continue;
+        }
         switch (c) {
         case OPT_JUNIT: o->junit = optarg; break;
         case OPT_JSON: o->json = optarg; break;
         case OPT_BUDGETS: o->budgets_path = optarg; break;
         case OPT_SUPP: o->supp_path = optarg; break;
-        case OPT_LEAK:
-            if (parse_limit("--leak-bytes", optarg, true, &o->ex.cli.leak_bytes)) return -1;
-            break;
-        case OPT_GROWTH:
-            if (parse_limit("--object-growth", optarg, false, &o->ex.cli.object_growth)) return -1;
-            break;
-        case OPT_PEAK:
-            if (parse_limit("--peak", optarg, true, &o->ex.cli.peak_bytes)) return -1;
-            break;
         case OPT_TIMEOUT:
             if (parse_uint("--timeout", optarg, 0, 86400, &u)) return -1;
             o->ex.timeout_ms = u * 1000u;
@@ -347,6 +368,7 @@ static int parse_options(int argc, char **argv, cli *o, bool stop_at_operand) {
         case OPT_BASELINE: o->baseline = optarg; break;
         case OPT_UPDATE_BASELINE: o->update_baseline = optarg; break;
         case OPT_RATCHET: o->ratchet = true; break;
+        case OPT_PRUNE: o->prune = true; break;
         case OPT_TOLERANCE:
             if (mg_tolerance_parse(optarg, &o->tolerance, terr, sizeof terr) != 0) {
                 fprintf(stderr, "memgate: --tolerance: %s\n", terr);
@@ -365,6 +387,19 @@ static int parse_options(int argc, char **argv, cli *o, bool stop_at_operand) {
             fputs("Try 'memgate --help'.\n", stderr);
             return -1;
         }
+    }
+    /* Pruning drops the entries of tests the run does not have: with a selection of
+     * tests that would drop every unselected test, so the two do not go together. */
+    if (o->prune && !o->update_baseline) {
+        fputs("memgate: --prune needs --update-baseline FILE\n", stderr);
+        return -1;
+    }
+    if (o->prune && (o->nfilters || o->shard_given)) {
+        fprintf(stderr,
+                "memgate: --prune cannot be combined with %s: it would drop the baseline "
+                "entries of every test that was not selected; prune with a full run\n",
+                o->nfilters ? "-k/--filter" : "--shard");
+        return -1;
     }
     return optind;
 }

@@ -1,8 +1,14 @@
 /*
  * The runner's result model: what one `memgate run` measured, shared by the
- * orchestrator (main.c), the budget logic and every reporter.
+ * orchestrator, the budget logic and every reporter.
  * All strings are heap-allocated and owned by the struct that holds them;
- * mg_run_free() releases everything.
+ * mg_run_free_contents() releases everything.
+ *
+ * Figures, limits and baseline figures are arrays indexed by mg_metric (metrics.h), and
+ * masks of metrics (violations, regressions, known figures) use MG_M_BIT(id). Each
+ * array also has one named member per metric, generated from the same table, for code
+ * that handles one particular metric (a protocol field, a test fixture):
+ * t->fig[MG_M_PEAK] and t->peak_bytes are the same storage.
  */
 #ifndef MEMGATE_RUNNER_MODEL_H
 #define MEMGATE_RUNNER_MODEL_H
@@ -11,9 +17,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "metrics.h"
+
 typedef enum mg_status {
     MG_ST_PASS = 0,
-    MG_ST_FAIL,    /* assertion failure or budget breach */
+    MG_ST_FAIL,    /* assertion failure, budget breach or baseline regression */
     MG_ST_CRASH,   /* killed by a signal, or heap misuse detected */
     MG_ST_TIMEOUT, /* exceeded --timeout, process group killed */
     MG_ST_ERROR,   /* unexpected exit, suite init failure, harness problem */
@@ -26,7 +34,7 @@ const char *mg_status_name(mg_status st);
 /* Where a limit came from, lowest precedence first. */
 typedef enum mg_limit_source {
     MG_SRC_BUILTIN = 0, /* built-in default */
-    MG_SRC_CLI,         /* --leak-bytes / --object-growth / --peak */
+    MG_SRC_CLI,         /* a budget option (--leak-bytes, --peak, ...) */
     MG_SRC_FILE_DEFAULTS,
     MG_SRC_FILE_TEST,   /* budgets file "tests" entry (glob or exact) */
     MG_SRC_ANNOTATION   /* MEMGATE_BUDGET in the test body */
@@ -35,7 +43,21 @@ typedef enum mg_limit_source {
 /* "builtin", "cli", "file-defaults", "file-test", "annotation". */
 const char *mg_source_name(mg_limit_source src);
 
-#define MG_UNLIMITED (-1LL)
+/* A result entry is a test, or a suite's own entry "(suite)" measured from its init to
+ * its cleanup (JSON "kind"). */
+typedef enum mg_kind { MG_KIND_TEST = 0, MG_KIND_SUITE } mg_kind;
+
+/* "test", "suite". */
+const char *mg_kind_name(mg_kind k);
+
+/* How tests share children: a fresh child per test, or one child per suite. */
+typedef enum mg_isolation { MG_ISO_TEST = 0, MG_ISO_SUITE } mg_isolation;
+
+/* "test", "suite". */
+const char *mg_isolation_name(mg_isolation iso);
+
+/* The name of the suite entry of a suite (JSON "name" of a kind "suite" entry). */
+#define MG_SUITE_ENTRY_NAME "(suite)"
 
 typedef struct mg_limit {
     int64_t value;          /* MG_UNLIMITED or >= 0 */
@@ -43,11 +65,45 @@ typedef struct mg_limit {
     char *origin;           /* detail, may be NULL: "budgets.json: tests[\"cache/...\"]", "t.c:42" */
 } mg_limit;
 
+/* Per-test settings that are not limits, resolved with the limits (budgets file keys
+ * "warmups", "isolation", "alloc_functions", "repeat"). */
+typedef struct mg_settings {
+    unsigned warmups;        /* runs of the test before the measured one */
+    mg_isolation isolation;
+    unsigned repeat;         /* measured runs, >= 1 */
+    char **alloc_functions;  /* globs naming allocator wrappers (heap strings) */
+    size_t nalloc_functions;
+} mg_settings;
+
+/* Member declarations generated from the metric table. */
+#define MG_MODEL_FIG_MEMBER_(ID, FIELD, ...) int64_t FIELD;
+#define MG_MODEL_LIMIT_MEMBER_(ID, FIELD, UNIT, LIMIT, ...) mg_limit LIMIT;
+
+/* The limits in force for a test: one per metric (metrics without a budget keep an
+ * unlimited built-in slot that nothing judges), plus its settings. */
 typedef struct mg_budget {
-    mg_limit leak_bytes, object_growth, peak_bytes;
+    union {
+        mg_limit lim[MG_M_COUNT];
+        struct {
+            MG_METRICS(MG_MODEL_LIMIT_MEMBER_)
+        };
+    };
+    mg_settings settings;
 } mg_budget;
 
-enum { MG_VIOL_LEAK = 1u, MG_VIOL_GROWTH = 2u, MG_VIOL_PEAK = 4u, MG_VIOL_ALLOCS = 8u };
+/* Sets every limit to its built-in default (source builtin, no origin) and the settings
+ * to theirs (no warm-ups, test isolation, one run, no allocator wrappers). Overwrites b
+ * without freeing it. */
+void mg_budget_init_builtin(mg_budget *b);
+void mg_budget_free_contents(mg_budget *b);
+/* A deep copy: dst's strings are its own. dst is overwritten without being freed. */
+void mg_budget_copy(mg_budget *dst, const mg_budget *src);
+
+/* Names of single metric bits, kept for code that names one metric. */
+#define MG_VIOL_LEAK MG_M_BIT(MG_M_LEAK)
+#define MG_VIOL_GROWTH MG_M_BIT(MG_M_GROWTH)
+#define MG_VIOL_PEAK MG_M_BIT(MG_M_PEAK)
+#define MG_VIOL_ALLOCS MG_M_BIT(MG_M_ALLOCS)
 
 /* Comparison of a test with a stored baseline (--baseline). */
 typedef enum mg_baseline_state {
@@ -57,11 +113,41 @@ typedef enum mg_baseline_state {
     MG_BASE_REGRESSED /* a figure grew beyond its tolerance: the test fails */
 } mg_baseline_state;
 
+/* Tolerance of one metric: a figure regresses when
+ *   measured > base + max(base * percent / 100, absolute). */
+typedef struct mg_tolerance_one {
+    double percent;
+    int64_t absolute;
+} mg_tolerance_one;
+
+/* Highest percentage a tolerance may give; it keeps the integer arithmetic in range. */
+#define MG_TOLERANCE_PERCENT_MAX 10000
+
+/* The tolerance's percentage in millionths of a percent, clamped to
+ * [0, MG_TOLERANCE_PERCENT_MAX %] (NaN and negatives count as 0). */
+int64_t mg_tolerance_micro(const mg_tolerance_one *tol);
+
+/* floor(base * percent / 100) for base >= 0 in integer arithmetic (so "10%" of 1000 is
+ * exactly 100), saturating at INT64_MAX; 0 for base <= 0. */
+int64_t mg_tolerance_percent_of(int64_t base, const mg_tolerance_one *tol);
+
+/* The growth tol allows over base: max(base * percent / 100, absolute). */
+int64_t mg_tolerance_allowance(int64_t base, const mg_tolerance_one *tol);
+
+/* Whether measured grew beyond base + allowance (the boundary itself passes). */
+bool mg_tolerance_exceeded(int64_t measured, int64_t base, const mg_tolerance_one *tol);
+
 typedef struct mg_baseline_cmp {
     mg_baseline_state state;
-    int64_t leaked_bytes, object_growth, peak_bytes; /* the baseline's figures */
-    uint64_t allocations;
-    unsigned regressions; /* MG_VIOL_* bits of the figures that grew beyond tolerance */
+    union { /* the baseline's figures (metrics the baseline tracks; others stay 0) */
+        int64_t fig[MG_M_COUNT];
+        struct {
+            MG_METRICS(MG_MODEL_FIG_MEMBER_)
+        };
+    };
+    mg_tolerance_one tol[MG_M_COUNT]; /* the tolerance each tracked figure was held to */
+    bool tol_known;                   /* tol is filled (reports before schema 2 lack it) */
+    unsigned regressions;             /* MG_M_BIT of the figures that grew beyond tolerance */
 } mg_baseline_cmp;
 
 typedef struct mg_frame {
@@ -76,9 +162,16 @@ typedef struct mg_frame {
 typedef struct mg_entry {
     int64_t size, size_diff;
     int64_t count, count_diff;
+    int64_t lost_size, lost_count; /* the part of the entry no pointer reaches */
+    bool lost_known;               /* lost_size/lost_count were measured (JSON null if not) */
+    size_t culprit;                /* the frame one-line summaries name (< nframes, or 0) */
     size_t nframes;
     mg_frame *frames; /* innermost first: frames[0] called malloc */
 } mg_entry;
+
+/* The frame one-line summaries name: frames[culprit] (frames[0] when culprit is out of
+ * range); NULL when the entry has no frames. */
+const mg_frame *mg_entry_culprit(const mg_entry *e);
 
 /* A CUnit assertion failure. */
 typedef struct mg_failure {
@@ -89,11 +182,22 @@ typedef struct mg_failure {
 
 typedef struct mg_test_result {
     char *binary, *suite, *name;
+    mg_kind kind;               /* a test, or a suite's "(suite)" entry */
     mg_status status;
-    int64_t leaked_bytes, object_growth, peak_bytes;
-    uint64_t allocations;       /* allocations made during the test */
+    mg_isolation isolation;     /* how the test was run */
+    unsigned warmups;           /* runs before the measured one */
+    union {                     /* the measured figures, by metric */
+        int64_t fig[MG_M_COUNT];
+        struct {
+            MG_METRICS(MG_MODEL_FIG_MEMBER_)
+        };
+    };
+    unsigned known;             /* MG_M_BIT of the figures that were measured; the others
+                                 * are written as null and never judged */
+    int64_t suppressed_bytes;   /* removed from the figures by suppressions */
+    int64_t suppressed_blocks;
     mg_budget budget;           /* limits in force */
-    unsigned violations;        /* MG_VIOL_* bits */
+    unsigned violations;        /* MG_M_BIT of the broken limits */
     mg_entry *diffs;            /* growth entries, largest size_diff first */
     size_t ndiffs;
     mg_entry *peak_diffs;       /* memory held at the peak, largest first */
@@ -101,6 +205,8 @@ typedef struct mg_test_result {
     mg_failure *failures;
     size_t nfailures;
     char *message;              /* one line for people: what happened; may be NULL on pass */
+    char **notes;               /* short remarks ("threads were still running ...") */
+    size_t nnotes;
     int signal;                 /* crash: the signal number, else 0 */
     int exit_code;              /* error by exit(): the code, else 0 */
     double duration_s;
@@ -109,6 +215,23 @@ typedef struct mg_test_result {
     char *output;               /* captured stdout+stderr of the test, may be NULL */
     mg_baseline_cmp baseline;   /* comparison with --baseline */
 } mg_test_result;
+
+#undef MG_MODEL_FIG_MEMBER_
+#undef MG_MODEL_LIMIT_MEMBER_
+
+/* Whether figure id of t was measured. */
+static inline bool mg_test_known(const mg_test_result *t, mg_metric id) {
+    return (t->known & MG_M_BIT(id)) != 0;
+}
+
+/* Stores a measured figure and marks it known. */
+static inline void mg_test_set(mg_test_result *t, mg_metric id, int64_t v) {
+    t->fig[id] = v;
+    t->known |= MG_M_BIT(id);
+}
+
+/* Appends a note (printf format) to t. */
+void mg_test_add_note(mg_test_result *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 typedef struct mg_run {
     mg_test_result *tests;
@@ -120,7 +243,15 @@ typedef struct mg_run {
     char **baseline_removed;  /* baseline keys with no test in this run */
     size_t nbaseline_removed;
     char *shard;              /* "I/N" when sharded, else NULL */
+    bool partial;             /* only some tests were selected (-k, --shard): baseline keys
+                               * without a test are not "removed" */
+    bool interrupted;         /* SIGINT/SIGTERM ended the run early */
+    char **warnings;          /* run-level warnings for people (duplicates, old formats) */
+    size_t nwarnings;
 } mg_run;
+
+/* Appends a warning (printf format) to run, unless the same text is already there. */
+void mg_run_add_warning(mg_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 void mg_entry_free_contents(mg_entry *e);
 void mg_test_result_free_contents(mg_test_result *t);

@@ -152,27 +152,36 @@ void mg_report_frame(FILE *out, const mg_frame *f) {
     }
 }
 
-static void format_figure(int64_t v, bool bytes, char *buf, size_t len) {
-    if (bytes)
-        mg_format_size(v, buf, len);
-    else
-        snprintf(buf, len, "%" PRId64, v);
+/* The figure v of metric id as people read it. */
+static void format_figure(mg_metric id, int64_t v, char *buf, size_t len) {
+    mg_metric_format(id, v, buf, len);
 }
 
-void mg_report_limit(FILE *out, const char *label, int64_t measured, const mg_limit *lim,
-                     bool bytes) {
-    char m[48], b[48];
-    format_figure(measured, bytes, m, sizeof m);
+/* "4.0 KiB > 4.0 KiB" says nothing: when two different byte figures print the same,
+ * both are written out in exact bytes instead ("4100 B", "4096 B"), or with the exact
+ * bytes added in parentheses when add is set ("4.0 KiB (4100 B)"). */
+static void exact_if_same(mg_metric id, int64_t av, char *a, int64_t bv, char *b, size_t len,
+                          bool add) {
+    if (!mg_metric_bytes(id) || av == bv || strcmp(a, b) != 0) return;
+    if (add) {
+        size_t al = strlen(a), bl = strlen(b);
+        snprintf(a + al, len - al, " (%" PRId64 " B)", av);
+        snprintf(b + bl, len - bl, " (%" PRId64 " B)", bv);
+    } else {
+        snprintf(a, len, "%" PRId64 " B", av);
+        snprintf(b, len, "%" PRId64 " B", bv);
+    }
+}
+
+void mg_report_limit(FILE *out, mg_metric id, int64_t measured, const mg_limit *lim) {
+    const char *label = mg_metrics[id].label;
+    char m[64], b[64];
+    format_figure(id, measured, m, sizeof m);
     if (lim->value < 0) {
         fprintf(out, "%s %s, budget unlimited", label, m);
     } else {
-        format_figure(lim->value, bytes, b, sizeof b);
-        /* "4.0 KiB > budget 4.0 KiB" says nothing: show the exact bytes then. */
-        if (bytes && measured != lim->value && strcmp(m, b) == 0) {
-            size_t ml = strlen(m), bl = strlen(b);
-            snprintf(m + ml, sizeof m - ml, " (%" PRId64 " B)", measured);
-            snprintf(b + bl, sizeof b - bl, " (%" PRId64 " B)", lim->value);
-        }
+        format_figure(id, lim->value, b, sizeof b);
+        exact_if_same(id, measured, m, lim->value, b, sizeof m, true);
         fprintf(out, "%s %s %s budget %s", label, m, measured > lim->value ? ">" : "<=", b);
     }
     if (lim->origin && lim->origin[0])
@@ -181,56 +190,63 @@ void mg_report_limit(FILE *out, const char *label, int64_t measured, const mg_li
         fprintf(out, " (%s)", mg_source_name(lim->source));
 }
 
-/* The baseline metrics in report order; allocations have no budget and no traceback. */
-static const unsigned regression_bits[] = {MG_VIOL_LEAK, MG_VIOL_GROWTH, MG_VIOL_PEAK,
-                                           MG_VIOL_ALLOCS};
-#define N_REGRESSION_BITS (sizeof regression_bits / sizeof regression_bits[0])
-/* The figures that have tracebacks (growth and peak tables). */
-#define TRACED_BITS (MG_VIOL_LEAK | MG_VIOL_GROWTH | MG_VIOL_PEAK)
-
-static int64_t clamp_u64(uint64_t v) { return v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v; }
-
-void mg_report_regression(FILE *out, const mg_test_result *t, unsigned bit) {
-    const char *label;
-    int64_t measured, base;
-    bool bytes = true;
-    switch (bit) {
-    case MG_VIOL_LEAK:
-        label = "leak";
-        measured = t->leaked_bytes;
-        base = t->baseline.leaked_bytes;
-        break;
-    case MG_VIOL_GROWTH:
-        label = "growth";
-        measured = t->object_growth;
-        base = t->baseline.object_growth;
-        bytes = false;
-        break;
-    case MG_VIOL_PEAK:
-        label = "peak";
-        measured = t->peak_bytes;
-        base = t->baseline.peak_bytes;
-        break;
-    default:
-        label = "allocations";
-        measured = clamp_u64(t->allocations);
-        base = clamp_u64(t->baseline.allocations);
-        bytes = false;
-        break;
+/* The tolerance text of mg_report_tolerance into buf; *absolute gets the allowance
+ * when the text is an amount (so callers can compare it with a growth), else -1. */
+static void tolerance_text(mg_metric id, int64_t base, const mg_tolerance_one *tol, char *buf,
+                           size_t len, int64_t *absolute) {
+    int64_t micro = mg_tolerance_micro(tol);
+    int64_t abs = tol->absolute > 0 ? tol->absolute : 0;
+    *absolute = -1;
+    if (micro > 0 && !(abs > 0 && abs >= mg_tolerance_percent_of(base, tol))) {
+        char num[48];
+        snprintf(num, sizeof num, "%" PRId64 ".%06" PRId64, micro / 1000000, micro % 1000000);
+        size_t n = strlen(num);
+        while (num[n - 1] == '0') num[--n] = '\0';
+        if (num[n - 1] == '.') num[--n] = '\0';
+        snprintf(buf, len, "%s %%", num);
+        return;
     }
-    char m[48], b[48];
-    format_figure(measured, bytes, m, sizeof m);
-    format_figure(base, bytes, b, sizeof b);
-    /* "4.0 KiB > baseline 4.0 KiB" says nothing: show the exact bytes then. */
-    if (bytes && measured != base && strcmp(m, b) == 0) {
-        size_t ml = strlen(m), bl = strlen(b);
-        snprintf(m + ml, sizeof m - ml, " (%" PRId64 " B)", measured);
-        snprintf(b + bl, sizeof b - bl, " (%" PRId64 " B)", base);
+    *absolute = abs;
+    format_figure(id, abs, buf, len);
+}
+
+void mg_report_tolerance(FILE *out, mg_metric id, int64_t base, const mg_tolerance_one *tol) {
+    char buf[64];
+    int64_t abs;
+    tolerance_text(id, base, tol, buf, sizeof buf, &abs);
+    fputs(buf, out);
+}
+
+void mg_report_regression(FILE *out, const mg_test_result *t, mg_metric id) {
+    const mg_baseline_cmp *c = &t->baseline;
+    int64_t now = t->fig[id], base = c->fig[id], d;
+    /* Figures from a corrupt report could overflow the difference: saturate. */
+    if (__builtin_sub_overflow(now, base, &d)) d = now > base ? INT64_MAX : INT64_MIN + 1;
+    char delta[64], tol[64], b[64], n[64];
+    format_figure(id, d < 0 ? -d : d, delta, sizeof delta);
+    int64_t abs = -1;
+    if (c->tol_known) {
+        tolerance_text(id, base, &c->tol[id], tol, sizeof tol, &abs);
+        if (abs >= 0) exact_if_same(id, d < 0 ? -d : d, delta, abs, tol, sizeof delta, false);
     }
-    fprintf(out, "%s %s %s baseline %s", label, m, measured > base ? ">" : "<=", b);
+    fprintf(out, "%s %s%s", mg_metrics[id].label, d < 0 ? "-" : "+", delta);
+    if (base > 0) fprintf(out, " (%+.1f%%)", (double)d * 100.0 / (double)base);
+    if (c->tol_known) fprintf(out, " > tolerance %s", tol);
+    format_figure(id, base, b, sizeof b);
+    format_figure(id, now, n, sizeof n);
+    exact_if_same(id, base, b, now, n, sizeof b, false);
+    fprintf(out, " (baseline %s, now %s)", b, n);
 }
 
 static size_t or_default(size_t v, size_t def) { return v ? v : def; }
+
+/* MG_M_BIT of the metrics explained by the traceback table tr. */
+static unsigned traced_by(mg_traces tr) {
+    unsigned bits = 0;
+    for (int m = 0; m < MG_M_COUNT; m++)
+        if (mg_metrics[m].traces == tr) bits |= MG_M_BIT(m);
+    return bits;
+}
 
 /* The top max_tb entries of a growth (peak == false) or peak table, each a header
  * line and at most max_frames frames. */
@@ -244,8 +260,14 @@ static void write_entries(FILE *out, const char *indent, const mg_entry *e, size
         int64_t size = peak ? e[i].size : e[i].size_diff;
         int64_t count = peak ? e[i].count : e[i].count_diff;
         mg_format_size(size, sz, sizeof sz);
-        fprintf(out, "%s  %s%s in %" PRId64 " %s\n", indent, !peak && size > 0 ? "+" : "", sz,
+        fprintf(out, "%s  %s%s in %" PRId64 " %s", indent, !peak && size > 0 ? "+" : "", sz,
                 count, count == 1 || count == -1 ? "block" : "blocks");
+        if (!peak && e[i].lost_known && e[i].lost_count > 0) {
+            mg_format_size(e[i].lost_size, sz, sizeof sz);
+            fprintf(out, " (lost %s in %" PRId64 " %s)", sz, e[i].lost_count,
+                    e[i].lost_count == 1 ? "block" : "blocks");
+        }
+        fputc('\n', out);
         if (!e[i].nframes) fprintf(out, "%s    (no frames recorded)\n", indent);
         size_t nf = e[i].nframes < max_frames ? e[i].nframes : max_frames;
         for (size_t k = 0; k < nf; k++) {
@@ -270,7 +292,10 @@ static void write_failures(FILE *out, const mg_test_result *t, const char *inden
         fprintf(out, "%s... %zu more assertion failures\n", indent, t->nfailures - shown);
 }
 
+/* The test's own notes, then what is known about the tracebacks shown. */
 static void write_notes(FILE *out, const mg_test_result *t, const char *indent, bool shown_tb) {
+    for (size_t i = 0; i < t->nnotes; i++)
+        fprintf(out, "%snote: %s\n", indent, t->notes[i] ? t->notes[i] : "");
     if (t->traced && shown_tb)
         fprintf(out, "%snote: these tracebacks come from a traced re-run of the test\n", indent);
     if (t->rerun_mismatch)
@@ -280,31 +305,37 @@ static void write_notes(FILE *out, const mg_test_result *t, const char *indent, 
                 indent);
 }
 
+/* Writes the tracebacks that explain the metrics in broken (growth, then peak);
+ * returns whether any were written. */
+static bool write_tracebacks(FILE *out, const mg_test_result *t, const char *indent,
+                             unsigned broken, size_t max_tb, size_t max_frames) {
+    bool shown = false;
+    if ((broken & traced_by(MG_TRACE_GROWTH)) && t->ndiffs) {
+        write_entries(out, indent, t->diffs, t->ndiffs, false, max_tb, max_frames);
+        shown = true;
+    }
+    if ((broken & traced_by(MG_TRACE_PEAK)) && t->npeak_diffs) {
+        write_entries(out, indent, t->peak_diffs, t->npeak_diffs, true, max_tb, max_frames);
+        shown = true;
+    }
+    return shown;
+}
+
 void mg_report_problem(FILE *out, const mg_test_result *t, const char *indent, size_t max_tb,
                        size_t max_frames) {
     max_tb = or_default(max_tb, MG_REPORT_DEFAULT_TRACEBACKS);
     max_frames = or_default(max_frames, MG_REPORT_DEFAULT_FRAMES);
-    static const struct {
-        unsigned bit;
-        const char *label;
-        bool bytes;
-    } limits[] = {{MG_VIOL_LEAK, "leak", true},
-                  {MG_VIOL_GROWTH, "growth", false},
-                  {MG_VIOL_PEAK, "peak", true}};
-    const mg_limit *lims[] = {&t->budget.leak_bytes, &t->budget.object_growth,
-                              &t->budget.peak_bytes};
-    const int64_t figs[] = {t->leaked_bytes, t->object_growth, t->peak_bytes};
-    for (size_t i = 0; i < 3; i++) {
-        if (!(t->violations & limits[i].bit)) continue;
+    for (int m = 0; m < MG_M_COUNT; m++) {
+        if (!(t->violations & MG_M_BIT(m))) continue;
         fputs(indent, out);
-        mg_report_limit(out, limits[i].label, figs[i], lims[i], limits[i].bytes);
+        mg_report_limit(out, (mg_metric)m, t->fig[m], &t->budget.lim[m]);
         fputc('\n', out);
     }
     const unsigned regs = t->baseline.regressions;
-    for (size_t i = 0; i < N_REGRESSION_BITS; i++) {
-        if (!(regs & regression_bits[i])) continue;
+    for (int m = 0; m < MG_M_COUNT; m++) {
+        if (!(regs & MG_M_BIT(m))) continue;
         fputs(indent, out);
-        mg_report_regression(out, t, regression_bits[i]);
+        mg_report_regression(out, t, (mg_metric)m);
         fputc('\n', out);
     }
     write_failures(out, t, indent);
@@ -315,17 +346,10 @@ void mg_report_problem(FILE *out, const mg_test_result *t, const char *indent, s
         fprintf(out, "%s%s\n", indent, o);
         free(o);
     }
-    /* A figure that regressed is explained by the same tracebacks as a broken limit. */
-    const unsigned broken = t->violations | (regs & TRACED_BITS);
-    bool shown_tb = false;
-    if ((broken & (MG_VIOL_LEAK | MG_VIOL_GROWTH)) && t->ndiffs) {
-        write_entries(out, indent, t->diffs, t->ndiffs, false, max_tb, max_frames);
-        shown_tb = true;
-    }
-    if ((broken & MG_VIOL_PEAK) && t->npeak_diffs) {
-        write_entries(out, indent, t->peak_diffs, t->npeak_diffs, true, max_tb, max_frames);
-        shown_tb = true;
-    }
+    /* A figure that regressed is explained by the same tracebacks as a broken limit;
+     * figures without a traceback table (allocations) have none to show. */
+    const unsigned broken = (t->violations | regs) & ~traced_by(MG_TRACE_NONE);
+    bool shown_tb = write_tracebacks(out, t, indent, broken, max_tb, max_frames);
     if (broken && !shown_tb) fprintf(out, "%sno tracebacks were recorded\n", indent);
     write_notes(out, t, indent, shown_tb);
 }
@@ -338,17 +362,21 @@ static void write_baseline(FILE *out, const mg_test_result *t) {
         fputs("baseline: new test (not in the baseline)\n", out);
         return;
     }
-    char leak[48], peak[48];
-    mg_format_size(b->leaked_bytes, leak, sizeof leak);
-    mg_format_size(b->peak_bytes, peak, sizeof peak);
-    fprintf(out,
-            "baseline (%s): leak %s, growth %" PRId64 ", peak %s, allocations %" PRIu64 "\n",
-            b->state == MG_BASE_REGRESSED ? "regressed" : "within tolerance", leak,
-            b->object_growth, peak, b->allocations);
-    for (size_t i = 0; i < N_REGRESSION_BITS; i++) {
-        if (!(b->regressions & regression_bits[i])) continue;
+    fprintf(out, "baseline (%s):",
+            b->state == MG_BASE_REGRESSED ? "regressed" : "within tolerance");
+    const char *sep = " ";
+    for (int m = 0; m < MG_M_COUNT; m++) {
+        if (!mg_metrics[m].baseline) continue;
+        char v[48];
+        format_figure((mg_metric)m, b->fig[m], v, sizeof v);
+        fprintf(out, "%s%s %s", sep, mg_metrics[m].label, v);
+        sep = ", ";
+    }
+    fputc('\n', out);
+    for (int m = 0; m < MG_M_COUNT; m++) {
+        if (!(b->regressions & MG_M_BIT(m))) continue;
         fputs("  ", out);
-        mg_report_regression(out, t, regression_bits[i]);
+        mg_report_regression(out, t, (mg_metric)m);
         fputc('\n', out);
     }
 }
@@ -364,18 +392,29 @@ void mg_report_full(FILE *out, const mg_test_result *t) {
     } else {
         fprintf(out, "status: %s\n", mg_status_name(t->status));
     }
-    mg_report_limit(out, "leak", t->leaked_bytes, &t->budget.leak_bytes, true);
-    fputc('\n', out);
-    mg_report_limit(out, "growth", t->object_growth, &t->budget.object_growth, false);
-    fputc('\n', out);
-    mg_report_limit(out, "peak", t->peak_bytes, &t->budget.peak_bytes, true);
-    fputc('\n', out);
-    fprintf(out, "allocations: %" PRIu64 "\n", t->allocations);
+    for (int m = 0; m < MG_M_COUNT; m++) {
+        if (!mg_test_known(t, (mg_metric)m)) continue;
+        if (mg_metrics[m].budget_key) {
+            mg_report_limit(out, (mg_metric)m, t->fig[m], &t->budget.lim[m]);
+        } else {
+            char v[48];
+            format_figure((mg_metric)m, t->fig[m], v, sizeof v);
+            fprintf(out, "%s: %s", mg_metrics[m].label, v);
+        }
+        fputc('\n', out);
+    }
+    if (t->suppressed_bytes || t->suppressed_blocks) {
+        char v[48];
+        mg_format_size(t->suppressed_bytes, v, sizeof v);
+        fprintf(out, "suppressed: %s in %" PRId64 " block%s\n", v, t->suppressed_blocks,
+                t->suppressed_blocks == 1 ? "" : "s");
+    }
+    if (t->warmups) fprintf(out, "warm-ups: %u\n", t->warmups);
+    if (t->isolation != MG_ISO_TEST) fprintf(out, "isolation: %s\n", mg_isolation_name(t->isolation));
     if (t->violations) {
         fputs("broken limits:", out);
-        if (t->violations & MG_VIOL_LEAK) fputs(" leak_bytes", out);
-        if (t->violations & MG_VIOL_GROWTH) fputs(" object_growth", out);
-        if (t->violations & MG_VIOL_PEAK) fputs(" peak_bytes", out);
+        for (int m = 0; m < MG_M_COUNT; m++)
+            if (t->violations & MG_M_BIT(m)) fprintf(out, " %s", mg_metric_name((mg_metric)m));
         fputc('\n', out);
     }
     write_baseline(out, t);
@@ -398,34 +437,30 @@ char *mg_report_headline(const mg_test_result *t) {
     FILE *out = open_memstream(&buf, &len);
     if (!out) return mg_report_outcome(t);
     const char *sep = "";
-    static const char *labels[] = {"leak", "growth", "peak"};
-    static const unsigned bits[] = {MG_VIOL_LEAK, MG_VIOL_GROWTH, MG_VIOL_PEAK};
-    const mg_limit *lims[] = {&t->budget.leak_bytes, &t->budget.object_growth,
-                              &t->budget.peak_bytes};
-    const int64_t figs[] = {t->leaked_bytes, t->object_growth, t->peak_bytes};
-    for (size_t i = 0; i < 3; i++) {
-        if (!(t->violations & bits[i])) continue;
+    for (int m = 0; m < MG_M_COUNT; m++) {
+        if (!(t->violations & MG_M_BIT(m))) continue;
         fputs(sep, out);
-        mg_report_limit(out, labels[i], figs[i], lims[i], i != 1);
+        mg_report_limit(out, (mg_metric)m, t->fig[m], &t->budget.lim[m]);
         sep = "; ";
     }
-    for (size_t i = 0; i < N_REGRESSION_BITS; i++) {
-        if (!(t->baseline.regressions & regression_bits[i])) continue;
+    for (int m = 0; m < MG_M_COUNT; m++) {
+        if (!(t->baseline.regressions & MG_M_BIT(m))) continue;
         fputs(sep, out);
-        mg_report_regression(out, t, regression_bits[i]);
+        mg_report_regression(out, t, (mg_metric)m);
         sep = "; ";
     }
-    /* The top frame follows the limits and regressions it explains, before any
+    /* The culprit frame follows the limits and regressions it explains, before any
      * assertion. */
-    const unsigned broken = t->violations | (t->baseline.regressions & TRACED_BITS);
+    const unsigned broken = t->violations | t->baseline.regressions;
     const mg_entry *top = NULL;
-    if ((broken & (MG_VIOL_LEAK | MG_VIOL_GROWTH)) && t->ndiffs)
+    if ((broken & traced_by(MG_TRACE_GROWTH)) && t->ndiffs)
         top = &t->diffs[0];
-    else if ((broken & MG_VIOL_PEAK) && t->npeak_diffs)
+    else if ((broken & traced_by(MG_TRACE_PEAK)) && t->npeak_diffs)
         top = &t->peak_diffs[0];
-    if (top && top->nframes) {
+    const mg_frame *culprit = mg_entry_culprit(top);
+    if (culprit) {
         fputs(" at ", out);
-        mg_report_frame(out, &top->frames[0]);
+        mg_report_frame(out, culprit);
     }
     if (t->nfailures) {
         const mg_failure *f = &t->failures[0];

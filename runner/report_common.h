@@ -43,35 +43,43 @@ char *mg_report_outcome(const mg_test_result *t);
 void mg_report_frame(FILE *out, const mg_frame *f);
 
 /* Writes "leak 4.0 KiB > budget 0 B (builtin)" for measured against lim ("<=" when
- * within, "budget unlimited" when there is none). label is "leak", "growth" or "peak";
- * bytes says whether the figures are byte sizes or plain counts. */
-void mg_report_limit(FILE *out, const char *label, int64_t measured, const mg_limit *lim,
-                     bool bytes);
+ * within, "budget unlimited" when there is none), with the metric's label and unit
+ * (metrics.h); exact bytes are added when both sizes would print the same. */
+void mg_report_limit(FILE *out, mg_metric id, int64_t measured, const mg_limit *lim);
 
-/* Writes "peak 1.2 MiB > baseline 1.0 MiB": t's measured figure of the metric bit
- * (MG_VIOL_LEAK, _GROWTH, _PEAK or _ALLOCS) against t->baseline's. Labels are "leak",
- * "growth", "peak" and "allocations"; exact bytes are added when both sizes would
- * print the same ("4.0 KiB (4100 B) > baseline 4.0 KiB (4096 B)"). */
-void mg_report_regression(FILE *out, const mg_test_result *t, unsigned bit);
+/* Writes the tolerance of metric id that is in force for a baseline figure base: "10 %",
+ * "1.0 KiB" or "5" (the absolute part when it allows at least as much as the
+ * percentage), "0 B" / "0" when nothing is allowed. */
+void mg_report_tolerance(FILE *out, mg_metric id, int64_t base, const mg_tolerance_one *tol);
+
+/* Writes the regression of metric id of t against t->baseline:
+ *   "peak +3.5 KiB (+21.9%) > tolerance 10 % (baseline 16.0 KiB, now 19.5 KiB)"
+ * the growth, its share of the baseline figure (left out for a baseline of 0), the
+ * tolerance it broke (left out when the report does not record it) and both figures;
+ * exact bytes are given where two sizes would print the same. */
+void mg_report_regression(FILE *out, const mg_test_result *t, mg_metric id);
 
 /* Writes what broke in t, one item per line, each line starting with indent: broken
- * limits, figures that regressed against the baseline, assertion failures, the outcome
- * sentence for crash/timeout/error/skip, the top max_tb tracebacks (max_frames frames
- * each) of every broken limit or regressed figure, and notes on traced re-runs. 0 for
- * max_tb or max_frames means the default. */
+ * limits (measured, budget and source), figures that regressed against the baseline,
+ * assertion failures, the outcome sentence for crash/timeout/error/skip, the top max_tb
+ * tracebacks (max_frames frames each) of every broken limit or regressed figure, the
+ * test's notes and notes on traced re-runs. 0 for max_tb or max_frames means the
+ * default. */
 void mg_report_problem(FILE *out, const mg_test_result *t, const char *indent, size_t max_tb,
                        size_t max_frames);
 
-/* Writes the full memory report of t: all figures against all three limits with their
- * sources and origins, allocations, outcome, assertion failures and the top tracebacks
- * of both the growth and the peak, whether a limit broke or not; with a baseline, its
- * figures and the regressions. */
+/* Writes the full memory report of t: every measured figure against its limit with its
+ * source and origin (figures without a budget plainly), suppressed memory, warm-ups and
+ * isolation when they are not the defaults, the outcome, assertion failures, notes and
+ * the top tracebacks of both the growth and the peak, whether a limit broke or not; with
+ * a baseline, its figures and the regressions. */
 void mg_report_full(FILE *out, const mg_test_result *t);
 
 /* One line saying what broke, for JUnit's failure message: the broken limits
- * ("leak 4.0 KiB > budget 0 B (builtin)"), the regressions ("peak 1.2 MiB > baseline
- * 1.0 MiB"), the first assertion failure, and the top frame of the first responsible
- * traceback ("at cache_put (cache.c:88)"). Heap string. */
+ * ("leak 4.0 KiB > budget 0 B (builtin)"), the regressions ("peak +3.5 KiB (+21.9%) >
+ * tolerance 10 % (...)"), the culprit frame of the first responsible traceback ("at
+ * cache_put (cache.c:88)", mg_entry_culprit) and the first assertion failure. Heap
+ * string. */
 char *mg_report_headline(const mg_test_result *t);
 
 /* Writes len bytes of data to path through mg_outfile_write (outfile.h): a regular

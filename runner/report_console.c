@@ -76,32 +76,45 @@ static void put_name(FILE *out, const mg_test_result *t) {
     put_clean(out, t->name ? t->name : "", true, 200);
 }
 
-static void format_figure(int64_t v, bool bytes, char *buf, size_t len) {
-    if (bytes)
-        mg_format_size(v, buf, len);
-    else
-        snprintf(buf, len, "%" PRId64, v);
-}
-
-/* "  peak 12.0 KiB"; "  peak 40.0 MiB > 32.0 MiB" when the limit broke; and
+/* "  peak 12.0 KiB"; "  peak 40.0 MiB > 32.0 MiB" when its limit broke; and
  * " > baseline 30.0 MiB" after it (", > baseline" after a broken limit) when the
- * figure regressed against the baseline figure base. */
-static void put_figure(FILE *out, const char *label, int64_t v, const mg_limit *lim, bool broken,
-                       bool bytes, bool regressed, int64_t base) {
+ * figure regressed against the baseline. */
+static void put_figure(FILE *out, const mg_test_result *t, mg_metric id) {
+    const int64_t v = t->fig[id], limit = t->budget.lim[id].value, base = t->baseline.fig[id];
+    const bool vs_budget = (t->violations & MG_M_BIT(id)) && limit >= 0;
+    const bool regressed = (t->baseline.regressions & MG_M_BIT(id)) != 0;
     char a[48], b[48] = "", c[48] = "";
-    bool vs_budget = broken && lim->value >= 0;
-    format_figure(v, bytes, a, sizeof a);
-    if (vs_budget) format_figure(lim->value, bytes, b, sizeof b);
-    if (regressed) format_figure(base, bytes, c, sizeof c);
+    mg_metric_format(id, v, a, sizeof a);
+    if (vs_budget) mg_metric_format(id, limit, b, sizeof b);
+    if (regressed) mg_metric_format(id, base, c, sizeof c);
     /* "4.0 KiB > 4.0 KiB" says nothing: fall back to exact bytes. */
     if ((vs_budget && strcmp(a, b) == 0) || (regressed && strcmp(a, c) == 0)) {
         snprintf(a, sizeof a, "%" PRId64 " B", v);
-        if (vs_budget) snprintf(b, sizeof b, "%" PRId64 " B", lim->value);
+        if (vs_budget) snprintf(b, sizeof b, "%" PRId64 " B", limit);
         if (regressed) snprintf(c, sizeof c, "%" PRId64 " B", base);
     }
-    fprintf(out, "  %s %s", label, a);
+    fprintf(out, "  %s %s", mg_metrics[id].label, a);
     if (vs_budget) fprintf(out, " > %s", b);
     if (regressed) fprintf(out, "%s > baseline %s", vs_budget ? "," : "", c);
+}
+
+/* Whether the per-test line shows figure id of t (see mg_line_rule): a known figure
+ * that its rule asks for, and always one that broke its limit or regressed. */
+static bool line_shows(const mg_test_result *t, mg_metric id) {
+    if (!mg_test_known(t, id)) return false;
+    if ((t->violations | t->baseline.regressions) & MG_M_BIT(id)) return true;
+    const mg_metric_info *mi = &mg_metrics[id];
+    switch (mi->line) {
+    case MG_LINE_ALWAYS:
+    case MG_LINE_KNOWN: return true;
+    case MG_LINE_PAIRED:
+        /* A net figure says something of its own when a net budget is set or it differs
+         * from the leak figure it pairs with. */
+        return t->budget.lim[id].value >= 0 || !mg_test_known(t, mi->pair) ||
+               t->fig[id] != t->fig[mi->pair];
+    case MG_LINE_NEVER: break;
+    }
+    return false;
 }
 
 /* Everything on a progress line after the "[ i/n] " prefix. */
@@ -109,20 +122,13 @@ static void put_line_body(FILE *out, const mg_test_result *t, bool color) {
     put_status(out, t->status, color);
     put_name(out, t);
     if (t->status == MG_ST_PASS || t->status == MG_ST_FAIL) {
-        const mg_baseline_cmp *base = &t->baseline;
-        put_figure(out, "leak", t->leaked_bytes, &t->budget.leak_bytes,
-                   t->violations & MG_VIOL_LEAK, true, base->regressions & MG_VIOL_LEAK,
-                   base->leaked_bytes);
-        put_figure(out, "growth", t->object_growth, &t->budget.object_growth,
-                   t->violations & MG_VIOL_GROWTH, false, base->regressions & MG_VIOL_GROWTH,
-                   base->object_growth);
-        put_figure(out, "peak", t->peak_bytes, &t->budget.peak_bytes,
-                   t->violations & MG_VIOL_PEAK, true, base->regressions & MG_VIOL_PEAK,
-                   base->peak_bytes);
-        /* Allocations have no budget: shown only when they regressed. */
-        if (base->regressions & MG_VIOL_ALLOCS) {
-            fputs("  ", out);
-            mg_report_regression(out, t, MG_VIOL_ALLOCS);
+        for (int m = 0; m < MG_M_COUNT; m++)
+            if (line_shows(t, (mg_metric)m)) put_figure(out, t, (mg_metric)m);
+        if (t->suppressed_bytes || t->suppressed_blocks) {
+            char sz[48];
+            mg_format_size(t->suppressed_bytes, sz, sizeof sz);
+            fprintf(out, "  suppressed %s in %" PRId64 " block%s", sz, t->suppressed_blocks,
+                    t->suppressed_blocks == 1 ? "" : "s");
         }
         if (t->nfailures)
             fprintf(out, "  %zu assertion%s failed", t->nfailures, t->nfailures == 1 ? "" : "s");
@@ -250,6 +256,14 @@ void mg_console_summary(FILE *out, const mg_run *run, const mg_console_opts *opt
     fprintf(out, "\nmemgate: ran %zu test%s in %.2f s\n", n.total, n.total == 1 ? "" : "s",
             run->duration_s);
     if (run->baseline_path) put_baseline_line(out, run);
+    for (size_t i = 0; i < run->nwarnings; i++) {
+        fputs("memgate: warning: ", out);
+        put_clean(out, run->warnings[i] ? run->warnings[i] : "", true, 400);
+        fputc('\n', out);
+    }
+    if (run->interrupted)
+        fprintf(out, "memgate: the run was interrupted; this covers the %zu test%s that "
+                "finished\n", n.total, n.total == 1 ? "" : "s");
     fprintf(out, "memgate: %zu passed, %zu failed", n.pass, n.fail);
     if (n.crash) fprintf(out, ", %zu crashed", n.crash);
     if (n.timeout) fprintf(out, ", %zu timed out", n.timeout);

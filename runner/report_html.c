@@ -11,6 +11,7 @@
  * Safety: every string from the run goes through put_text() (HTML) or cJSON plus
  * put_json_blob() (the blob inside <script>), never straight into the page.
  */
+#include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -149,54 +150,45 @@ static bool has_figures(const mg_test_result *t) {
     return t->status == MG_ST_PASS || t->status == MG_ST_FAIL;
 }
 
-static void format_figure(int64_t v, bool bytes, char *buf, size_t len) {
-    if (bytes)
-        mg_format_size(v, buf, len);
-    else
-        snprintf(buf, len, "%" PRId64, v);
-}
-
 /* The measured figure and its limit as people read them. When both round to the same
  * text but differ ("4.0 KiB" and "4.0 KiB"), both are given in exact bytes instead. */
-static void format_pair(int64_t measured, int64_t limit, bool bytes, char *m, char *b,
+static void format_pair(mg_metric id, int64_t measured, int64_t limit, char *m, char *b,
                         size_t len) {
-    format_figure(measured, bytes, m, len);
+    mg_metric_format(id, measured, m, len);
     if (limit < 0) {
         snprintf(b, len, "unlimited");
         return;
     }
-    format_figure(limit, bytes, b, len);
-    if (bytes && measured != limit && strcmp(m, b) == 0) {
+    mg_metric_format(id, limit, b, len);
+    if (mg_metric_bytes(id) && measured != limit && strcmp(m, b) == 0) {
         snprintf(m, len, "%" PRId64 " B", measured);
         snprintf(b, len, "%" PRId64 " B", limit);
     }
 }
 
-/* One of the three budgeted metrics of a test, or allocations (no limit). */
+/* One metric of a test, as the tables and charts show it. */
 typedef struct metric {
-    const char *key, *label;
+    mg_metric id;
+    const char *key, *label; /* the figure's JSON key and its label */
     bool bytes;
     int64_t value;
-    const mg_limit *limit; /* NULL for allocations */
+    const mg_limit *limit; /* NULL for metrics without a budget */
     bool broken;           /* over its budget */
     int64_t base;          /* baseline figure, when the test has one */
     bool regressed;        /* grew beyond the baseline's tolerance */
 } metric;
 
-/* The metrics of t: leak, growth, peak, allocations. */
-static void metrics_of(const mg_test_result *t, metric m[4]) {
-    const mg_baseline_cmp *b = &t->baseline;
-    m[0] = (metric){"leak", "leak", true, t->leaked_bytes, &t->budget.leak_bytes,
-                    (t->violations & MG_VIOL_LEAK) != 0, b->leaked_bytes,
-                    (b->regressions & MG_VIOL_LEAK) != 0};
-    m[1] = (metric){"growth", "growth", false, t->object_growth, &t->budget.object_growth,
-                    (t->violations & MG_VIOL_GROWTH) != 0, b->object_growth,
-                    (b->regressions & MG_VIOL_GROWTH) != 0};
-    m[2] = (metric){"peak", "peak", true, t->peak_bytes, &t->budget.peak_bytes,
-                    (t->violations & MG_VIOL_PEAK) != 0, b->peak_bytes,
-                    (b->regressions & MG_VIOL_PEAK) != 0};
-    m[3] = (metric){"allocs", "allocations", false, (int64_t)t->allocations, NULL, false,
-                    (int64_t)b->allocations, (b->regressions & MG_VIOL_ALLOCS) != 0};
+static metric metric_of(const mg_test_result *t, mg_metric id) {
+    const mg_metric_info *mi = &mg_metrics[id];
+    return (metric){id,
+                    mi->key,
+                    mi->label,
+                    mg_metric_bytes(id),
+                    t->fig[id],
+                    mi->budget_key ? &t->budget.lim[id] : NULL,
+                    (t->violations & MG_M_BIT(id)) != 0,
+                    t->baseline.fig[id],
+                    (t->baseline.regressions & MG_M_BIT(id)) != 0};
 }
 
 /* Whether the test has baseline figures to compare with. */
@@ -372,6 +364,16 @@ static void put_header(FILE *out, const mg_run *run) {
     }
     fputs("</svg>\n", out);
 
+    if (run->interrupted)
+        fputs("<p class=\"note\">The run was interrupted: this report covers the tests that "
+              "finished.</p>\n",
+              out);
+    for (size_t i = 0; i < run->nwarnings; i++) {
+        fputs("<p class=\"note\">Warning: ", out);
+        put_text(out, run->warnings[i], 0);
+        fputs("</p>\n", out);
+    }
+
     if (run->nbaseline_removed) {
         fprintf(out,
                 "<details class=\"removed\"><summary>%zu baseline entr%s no test in this "
@@ -401,15 +403,16 @@ static void put_badge(FILE *out, mg_status st) {
 
 /* A "measured / budget" cell; its data-v (the measured figure) is the sort key. */
 static void put_figure_cell(FILE *out, const mg_test_result *t, const metric *m) {
-    if (!has_figures(t)) {
+    if (!has_figures(t) || !mg_test_known(t, m->id)) {
         fputs("<td class=\"num na\" data-v=\"\">\xE2\x80\x93</td>", out);
         return;
     }
     char a[48], b[48];
-    format_pair(m->value, m->limit->value, m->bytes, a, b, sizeof a);
+    int64_t limit = m->limit ? m->limit->value : MG_UNLIMITED;
+    format_pair(m->id, m->value, limit, a, b, sizeof a);
     fprintf(out, "<td class=\"num%s\" data-v=\"%" PRId64 "\">%s <span class=\"of\"",
             m->broken ? " broken" : "", m->value, a);
-    if (m->limit->value < 0)
+    if (limit < 0)
         fputs(" title=\"budget unlimited\">/ \xE2\x88\x9E</span></td>", out);
     else
         fprintf(out, " title=\"budget\">/ %s</span></td>", b);
@@ -428,14 +431,13 @@ static void put_baseline_cell(FILE *out, const mg_test_result *t) {
     bool regressed = b->state == MG_BASE_REGRESSED;
     fprintf(out, "<td class=\"base\" data-v=\"%d\"><span class=\"tag %s\">%s</span>",
             regressed ? 0 : 2, regressed ? "regressed" : "same", regressed ? "regressed" : "same");
-    metric m[4];
-    metrics_of(t, m);
-    for (size_t i = 0; i < 4; i++) {
-        if (m[i].value == m[i].base) continue;
+    for (int id = 0; id < MG_M_COUNT; id++) {
+        if (!mg_metrics[id].baseline || !mg_test_known(t, (mg_metric)id)) continue;
+        metric m = metric_of(t, (mg_metric)id);
+        if (m.value == m.base) continue;
         fprintf(out, "<div class=\"%s\">%s ",
-                m[i].regressed ? "delta-up" : (m[i].value < m[i].base ? "delta-down" : ""),
-                m[i].key);
-        put_delta(out, &m[i]);
+                m.regressed ? "delta-up" : (m.value < m.base ? "delta-down" : ""), m.label);
+        put_delta(out, &m);
         fputs("</div>", out);
     }
     fputs("</td>", out);
@@ -444,18 +446,18 @@ static void put_baseline_cell(FILE *out, const mg_test_result *t) {
 static void put_table(FILE *out, const mg_run *run) {
     bool with_base = uses_baseline(run);
     fputs("<div class=\"tablebox\"><table class=\"tests\" id=\"mg-tests\">\n<thead><tr>"
-          "<th data-sort=\"num\">Status</th><th data-sort=\"text\">Test</th>"
-          "<th class=\"num\" data-sort=\"num\">Leak</th>"
-          "<th class=\"num\" data-sort=\"num\">Growth</th>"
-          "<th class=\"num\" data-sort=\"num\">Peak</th>"
-          "<th class=\"num\" data-sort=\"num\">Time</th>",
+          "<th data-sort=\"num\">Status</th><th data-sort=\"text\">Test</th>",
           out);
+    /* One column per metric the table marks for the summary: "Leak", "Growth", "Peak". */
+    for (int id = 0; id < MG_M_COUNT; id++)
+        if (mg_metrics[id].html_column)
+            fprintf(out, "<th class=\"num\" data-sort=\"num\">%c%s</th>",
+                    toupper((unsigned char)mg_metrics[id].label[0]), mg_metrics[id].label + 1);
+    fputs("<th class=\"num\" data-sort=\"num\">Time</th>", out);
     if (with_base) fputs("<th data-sort=\"num\">Baseline</th>", out);
     fputs("</tr></thead>\n<tbody>\n", out);
     for (size_t i = 0; i < run->ntests; i++) {
         const mg_test_result *t = &run->tests[i];
-        metric m[4];
-        metrics_of(t, m);
         fprintf(out, "<tr data-i=\"%zu\" data-status=\"%s\"><td data-v=\"%d\">", i,
                 mg_status_name(t->status), status_rank(t->status));
         put_badge(out, t->status);
@@ -477,7 +479,11 @@ static void put_table(FILE *out, const mg_run *run) {
             free(why);
         }
         fputs("</td>", out);
-        for (size_t k = 0; k < 3; k++) put_figure_cell(out, t, &m[k]);
+        for (int id = 0; id < MG_M_COUNT; id++) {
+            if (!mg_metrics[id].html_column) continue;
+            metric m = metric_of(t, (mg_metric)id);
+            put_figure_cell(out, t, &m);
+        }
         double d = isfinite(t->duration_s) ? t->duration_s : 0.0;
         fprintf(out, "<td class=\"num\" data-v=\"%.6f\">", d);
         if (t->status == MG_ST_SKIP && d == 0)
@@ -494,46 +500,54 @@ static void put_table(FILE *out, const mg_run *run) {
 
 /* ---- per-test sections --------------------------------------------------------- */
 
-/* The limits table: each metric measured, its budget and where the budget came from,
+/* The limits table: each measured metric, its budget and where the budget came from,
  * and the baseline's figure with the change when there is one. */
 static void put_limits(FILE *out, const mg_test_result *t, bool with_base) {
-    metric m[4];
-    metrics_of(t, m);
     bool base = with_base && has_base_figures(t);
     fputs("<table class=\"limits\"><thead><tr><th></th><th class=\"num\">measured</th>"
           "<th class=\"num\">budget</th><th>budget from</th>",
           out);
     if (base) fputs("<th class=\"num\">baseline</th><th class=\"num\">change</th>", out);
     fputs("</tr></thead><tbody>", out);
-    for (size_t i = 0; i < 4; i++) {
+    for (int id = 0; id < MG_M_COUNT; id++) {
+        if (!mg_test_known(t, (mg_metric)id)) continue;
+        metric m = metric_of(t, (mg_metric)id);
         char a[48], b[48];
-        fprintf(out, "<tr data-metric=\"%s\"%s><th>%s</th>", m[i].key,
-                m[i].broken || m[i].regressed ? " class=\"broken\"" : "", m[i].label);
-        if (m[i].limit) {
-            format_pair(m[i].value, m[i].limit->value, m[i].bytes, a, b, sizeof a);
+        fprintf(out, "<tr data-metric=\"%s\"%s><th>%s</th>", m.key,
+                m.broken || m.regressed ? " class=\"broken\"" : "", m.label);
+        if (m.limit) {
+            format_pair(m.id, m.value, m.limit->value, a, b, sizeof a);
             fprintf(out, "<td class=\"num\" title=\"%" PRId64 "\">%s</td><td class=\"num\">%s</td>",
-                    m[i].value, a, b);
-            fprintf(out, "<td class=\"src\">%s", mg_source_name(m[i].limit->source));
-            if (m[i].limit->origin && m[i].limit->origin[0]) {
+                    m.value, a, b);
+            fprintf(out, "<td class=\"src\">%s", mg_source_name(m.limit->source));
+            if (m.limit->origin && m.limit->origin[0]) {
                 fputs(": ", out);
-                put_text(out, m[i].limit->origin, 0);
+                put_text(out, m.limit->origin, 0);
             }
             fputs("</td>", out);
         } else {
-            format_figure(m[i].value, m[i].bytes, a, sizeof a);
+            mg_metric_format(m.id, m.value, a, sizeof a);
             fprintf(out,
                     "<td class=\"num\">%s</td><td class=\"num\">\xE2\x80\x93</td><td></td>",
                     a);
         }
-        if (base) {
-            format_figure(m[i].base, m[i].bytes, b, sizeof b);
+        if (base && mg_metrics[id].baseline) {
+            mg_metric_format(m.id, m.base, b, sizeof b);
             fprintf(out, "<td class=\"num\">%s</td><td class=\"num\">", b);
-            put_delta(out, &m[i]);
+            put_delta(out, &m);
             fputs("</td>", out);
+        } else if (base) {
+            fputs("<td class=\"num\">\xE2\x80\x93</td><td class=\"num\"></td>", out);
         }
         fputs("</tr>", out);
     }
     fputs("</tbody></table>", out);
+    if (t->suppressed_bytes || t->suppressed_blocks) {
+        char sz[48];
+        mg_format_size(t->suppressed_bytes, sz, sizeof sz);
+        fprintf(out, "<p class=\"note\">Suppressed: %s in %" PRId64 " block%s.</p>", sz,
+                t->suppressed_blocks, t->suppressed_blocks == 1 ? "" : "s");
+    }
 }
 
 /* Writes one frame as "function (file:line)": the function, then the source position
@@ -573,9 +587,14 @@ static void put_entries(FILE *out, const mg_entry *e, size_t n, bool peak) {
         int64_t count = peak ? e[i].count : e[i].count_diff;
         mg_format_size(size, sz, sizeof sz);
         fprintf(out,
-                "<div class=\"tb\"><div class=\"head\"><b>%s%s</b> in %" PRId64 " block%s</div>"
-                "<ol class=\"frames\">",
+                "<div class=\"tb\"><div class=\"head\"><b>%s%s</b> in %" PRId64 " block%s",
                 !peak && size > 0 ? "+" : "", sz, count, count == 1 || count == -1 ? "" : "s");
+        if (!peak && e[i].lost_known && e[i].lost_count > 0) {
+            mg_format_size(e[i].lost_size, sz, sizeof sz);
+            fprintf(out, " (lost %s in %" PRId64 " block%s)", sz, e[i].lost_count,
+                    e[i].lost_count == 1 ? "" : "s");
+        }
+        fputs("</div><ol class=\"frames\">", out);
         size_t nf = e[i].nframes < HTML_FRAMES ? e[i].nframes : HTML_FRAMES;
         for (size_t k = 0; k < nf; k++) put_frame(out, &e[i].frames[k]);
         if (!e[i].nframes) fputs("<li class=\"more\">no frames recorded</li>", out);
@@ -671,6 +690,11 @@ static void put_section(FILE *out, const mg_test_result *t, size_t i, bool with_
     if (t->npeak_diffs) put_entries(out, t->peak_diffs, t->npeak_diffs, true);
     if (t->violations && !t->ndiffs && !t->npeak_diffs)
         fputs("<p class=\"note\">No tracebacks were recorded.</p>", out);
+    for (size_t k = 0; k < t->nnotes; k++) {
+        fputs("<p class=\"note\">", out);
+        put_text(out, t->notes[k], 0);
+        fputs("</p>", out);
+    }
     if (t->traced && (t->ndiffs || t->npeak_diffs))
         fputs("<p class=\"note\">These tracebacks come from a traced re-run of the test.</p>", out);
     if (t->rerun_mismatch)
@@ -715,31 +739,33 @@ static void put_test_data(mg_json_builder *w, cJSON *arr, const mg_test_result *
         return;
     }
     cJSON *ms = mg_json_add(w, o, "metrics", cJSON_CreateArray());
-    metric m[4];
-    metrics_of(t, m);
     bool base = has_base_figures(t);
-    for (size_t i = 0; ms && i < 3; i++) {
+    for (int id = 0; ms && id < MG_M_COUNT; id++) {
+        if (!mg_metrics[id].html_column || !mg_test_known(t, (mg_metric)id)) continue;
+        metric m = metric_of(t, (mg_metric)id);
+        bool tracked = base && mg_metrics[id].baseline;
+        int64_t limit = m.limit ? m.limit->value : MG_UNLIMITED;
         cJSON *mo = mg_json_add(w, ms, NULL, cJSON_CreateObject());
         if (!mo) return;
         char a[48], b[48], c[48], label[160];
-        format_pair(m[i].value, m[i].limit->value, m[i].bytes, a, b, sizeof a);
-        jstr(w, mo, "key", m[i].key);
-        jstr(w, mo, "label", m[i].label);
-        mg_json_add(w, mo, "value", cJSON_CreateNumber((double)m[i].value));
-        jnum_or_null(w, mo, "budget", m[i].limit->value >= 0, m[i].limit->value);
-        jnum_or_null(w, mo, "baseline", base, m[i].base);
-        mg_json_add(w, mo, "broken", cJSON_CreateBool(m[i].broken));
-        mg_json_add(w, mo, "regressed", cJSON_CreateBool(m[i].regressed));
-        if (m[i].limit->value < 0)
+        format_pair(m.id, m.value, limit, a, b, sizeof a);
+        jstr(w, mo, "key", m.key);
+        jstr(w, mo, "label", m.label);
+        mg_json_add(w, mo, "value", cJSON_CreateNumber((double)m.value));
+        jnum_or_null(w, mo, "budget", limit >= 0, limit);
+        jnum_or_null(w, mo, "baseline", tracked, m.base);
+        mg_json_add(w, mo, "broken", cJSON_CreateBool(m.broken));
+        mg_json_add(w, mo, "regressed", cJSON_CreateBool(m.regressed));
+        if (limit < 0)
             snprintf(label, sizeof label, "%s, budget unlimited%s", a,
-                     m[i].regressed ? ", regressed" : "");
+                     m.regressed ? ", regressed" : "");
         else
             snprintf(label, sizeof label, "%s %s budget %s%s", a,
-                     m[i].broken ? ">" : "\xE2\x89\xA4", b, m[i].regressed ? ", regressed" : "");
+                     m.broken ? ">" : "\xE2\x89\xA4", b, m.regressed ? ", regressed" : "");
         jstr(w, mo, "text", label);
         jstr(w, mo, "budgetText", b);
-        if (base) {
-            format_figure(m[i].base, m[i].bytes, c, sizeof c);
+        if (tracked) {
+            mg_metric_format(m.id, m.base, c, sizeof c);
             jstr(w, mo, "baselineText", c);
         } else {
             mg_json_add(w, mo, "baselineText", cJSON_CreateNull());

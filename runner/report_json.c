@@ -1,11 +1,19 @@
 /*
  * JSON reporter: writes the one-document-per-run report of DESIGN.md and reads it back
  * (`memgate report`, `memgate merge`). Reading a document this writer wrote gives back
- * every field exactly, with two limits of JSON itself: strings that are not valid UTF-8
- * were written with U+FFFD in place of the bad bytes, and integers are exact up to 2^53.
+ * every field exactly, with one limit of JSON itself: strings that are not valid UTF-8
+ * were written with U+FFFD in place of the bad bytes.
+ *
+ * Figures and limits are written as exact integer text and read back exactly (see
+ * jsonutil.h), so every value up to 2^63-1 survives a round trip. The figure keys, the
+ * budget keys and the names in "violations" and "regressions" all come from the metric
+ * table (metrics.h). Documents of an older schema_version are read too: keys that
+ * version did not have are optional there (a figure then counts as not measured, a
+ * limit as its built-in default).
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +25,6 @@
 #include "report.h"
 #include "report_common.h"
 #include "util.h"
-
-/* The largest integer a JSON number (an IEEE double) holds exactly. */
-#define MAX_EXACT_INT 9007199254740992.0
 
 /* ---- writing ------------------------------------------------------------------- */
 
@@ -34,21 +39,43 @@ static void put_str(mg_json_builder *w, cJSON *obj, const char *key, const char 
     free(fixed);
 }
 
+/* A number that is not an integer figure (durations). */
 static void put_num(mg_json_builder *w, cJSON *obj, const char *key, double v) {
     mg_json_add(w, obj, key, cJSON_CreateNumber(isfinite(v) ? v : 0));
+}
+
+/* An integer, as exact decimal text. */
+static void put_int(mg_json_builder *w, cJSON *obj, const char *key, int64_t v) {
+    mg_json_add(w, obj, key, mg_json_create_i64(v));
+}
+
+/* An integer, or null when it is not known. */
+static void put_int_or_null(mg_json_builder *w, cJSON *obj, const char *key, bool known,
+                            int64_t v) {
+    mg_json_add(w, obj, key, known ? mg_json_create_i64(v) : cJSON_CreateNull());
 }
 
 static void put_bool(mg_json_builder *w, cJSON *obj, const char *key, bool v) {
     mg_json_add(w, obj, key, cJSON_CreateBool(v));
 }
 
+static void put_strings(mg_json_builder *w, cJSON *obj, const char *key, char *const *s,
+                        size_t n) {
+    cJSON *arr = mg_json_add(w, obj, key, cJSON_CreateArray());
+    for (size_t i = 0; arr && i < n; i++) put_str(w, arr, NULL, s[i] ? s[i] : "");
+}
+
+/* A list of metric names (violations, regressions) for the bits of mask. */
+static void put_metric_names(mg_json_builder *w, cJSON *obj, const char *key, unsigned mask) {
+    cJSON *arr = mg_json_add(w, obj, key, cJSON_CreateArray());
+    for (int m = 0; arr && m < MG_M_COUNT; m++)
+        if (mask & MG_M_BIT(m)) put_str(w, arr, NULL, mg_metric_name((mg_metric)m));
+}
+
 static void put_limit(mg_json_builder *w, cJSON *budget, const char *key, const mg_limit *lim) {
     cJSON *o = mg_json_add(w, budget, key, cJSON_CreateObject());
     if (!o) return;
-    if (lim->value < 0)
-        mg_json_add(w, o, "value", cJSON_CreateNull());
-    else
-        put_num(w, o, "value", (double)lim->value);
+    put_int_or_null(w, o, "value", lim->value >= 0, lim->value);
     put_str(w, o, "source", mg_source_name(lim->source));
     put_str(w, o, "origin", lim->origin);
 }
@@ -60,10 +87,13 @@ static void put_entries(mg_json_builder *w, cJSON *test, const char *key, const 
     for (size_t i = 0; i < n; i++) {
         cJSON *o = mg_json_add(w, arr, NULL, cJSON_CreateObject());
         if (!o) return;
-        put_num(w, o, "size", (double)e[i].size);
-        put_num(w, o, "size_diff", (double)e[i].size_diff);
-        put_num(w, o, "count", (double)e[i].count);
-        put_num(w, o, "count_diff", (double)e[i].count_diff);
+        put_int(w, o, "size", e[i].size);
+        put_int(w, o, "size_diff", e[i].size_diff);
+        put_int(w, o, "count", e[i].count);
+        put_int(w, o, "count_diff", e[i].count_diff);
+        put_int_or_null(w, o, "lost_size", e[i].lost_known, e[i].lost_size);
+        put_int_or_null(w, o, "lost_count", e[i].lost_known, e[i].lost_count);
+        put_int(w, o, "culprit", (int64_t)(e[i].culprit < e[i].nframes ? e[i].culprit : 0));
         cJSON *tb = mg_json_add(w, o, "traceback", cJSON_CreateArray());
         if (!tb) return;
         for (size_t k = 0; k < e[i].nframes; k++) {
@@ -74,22 +104,12 @@ static void put_entries(mg_json_builder *w, cJSON *test, const char *key, const 
             snprintf(addr, sizeof addr, "0x%" PRIx64, f->address);
             put_str(w, fo, "function", f->function);
             put_str(w, fo, "file", f->file);
-            put_num(w, fo, "line", f->line);
+            put_int(w, fo, "line", f->line);
             put_str(w, fo, "module", f->module);
             put_str(w, fo, "address", addr);
         }
     }
 }
-
-/* The names of the figures in "violations" and in the baseline's "regressions". */
-static const struct {
-    unsigned bit;
-    const char *name;
-} figure_names[] = {{MG_VIOL_LEAK, "leak_bytes"},
-                    {MG_VIOL_GROWTH, "object_growth"},
-                    {MG_VIOL_PEAK, "peak_bytes"},
-                    {MG_VIOL_ALLOCS, "allocations"}};
-#define N_FIGURE_NAMES (sizeof figure_names / sizeof figure_names[0])
 
 static const char *baseline_state_name(mg_baseline_state st) {
     switch (st) {
@@ -101,17 +121,9 @@ static const char *baseline_state_name(mg_baseline_state st) {
     return NULL;
 }
 
-/* A baseline figure: null for a new test, which has none. */
-static void put_base_figure(mg_json_builder *w, cJSON *obj, const char *key, bool known,
-                            double v) {
-    if (known)
-        put_num(w, obj, key, v);
-    else
-        mg_json_add(w, obj, key, cJSON_CreateNull());
-}
-
 /* "baseline": null when no baseline applies to the test, else its state, the
- * baseline's figures and the names of the figures that regressed. */
+ * baseline's figures (null for a new test, which has none), the tolerance each figure
+ * was held to and the names of the figures that regressed. */
 static void put_baseline(mg_json_builder *w, cJSON *test, const mg_baseline_cmp *b) {
     const char *state = baseline_state_name(b->state);
     if (!state) {
@@ -122,13 +134,21 @@ static void put_baseline(mg_json_builder *w, cJSON *test, const mg_baseline_cmp 
     if (!o) return;
     bool known = b->state != MG_BASE_NEW;
     put_str(w, o, "state", state);
-    put_base_figure(w, o, "leaked_bytes", known, (double)b->leaked_bytes);
-    put_base_figure(w, o, "object_growth", known, (double)b->object_growth);
-    put_base_figure(w, o, "peak_bytes", known, (double)b->peak_bytes);
-    put_base_figure(w, o, "allocations", known, (double)b->allocations);
-    cJSON *regs = mg_json_add(w, o, "regressions", cJSON_CreateArray());
-    for (size_t i = 0; regs && i < N_FIGURE_NAMES; i++)
-        if (b->regressions & figure_names[i].bit) put_str(w, regs, NULL, figure_names[i].name);
+    for (int m = 0; m < MG_M_COUNT; m++)
+        if (mg_metrics[m].baseline) put_int_or_null(w, o, mg_metrics[m].key, known, b->fig[m]);
+    if (known && b->tol_known) {
+        cJSON *tol = mg_json_add(w, o, "tolerance", cJSON_CreateObject());
+        for (int m = 0; tol && m < MG_M_COUNT; m++) {
+            if (!mg_metrics[m].baseline) continue;
+            cJSON *t = mg_json_add(w, tol, mg_metrics[m].key, cJSON_CreateObject());
+            if (!t) break;
+            put_num(w, t, "percent", b->tol[m].percent);
+            put_int(w, t, "absolute", b->tol[m].absolute);
+        }
+    } else {
+        mg_json_add(w, o, "tolerance", cJSON_CreateNull());
+    }
+    put_metric_names(w, o, "regressions", b->regressions);
 }
 
 static void put_test(mg_json_builder *w, cJSON *tests, const mg_test_result *t) {
@@ -137,23 +157,19 @@ static void put_test(mg_json_builder *w, cJSON *tests, const mg_test_result *t) 
     put_str(w, o, "suite", t->suite);
     put_str(w, o, "name", t->name);
     put_str(w, o, "binary", t->binary);
+    put_str(w, o, "kind", mg_kind_name(t->kind));
     put_str(w, o, "status", mg_status_name(t->status));
-    put_num(w, o, "leaked_bytes", (double)t->leaked_bytes);
-    put_num(w, o, "object_growth", (double)t->object_growth);
-    put_num(w, o, "peak_bytes", (double)t->peak_bytes);
-    put_num(w, o, "allocations", (double)t->allocations);
+    put_str(w, o, "isolation", mg_isolation_name(t->isolation));
+    put_int(w, o, "warmups", t->warmups);
+    for (int m = 0; m < MG_M_COUNT; m++)
+        put_int_or_null(w, o, mg_metrics[m].key, mg_test_known(t, (mg_metric)m), t->fig[m]);
+    put_int(w, o, "suppressed_bytes", t->suppressed_bytes);
+    put_int(w, o, "suppressed_blocks", t->suppressed_blocks);
     cJSON *budget = mg_json_add(w, o, "budget", cJSON_CreateObject());
-    if (budget) {
-        put_limit(w, budget, "leak_bytes", &t->budget.leak_bytes);
-        put_limit(w, budget, "object_growth", &t->budget.object_growth);
-        put_limit(w, budget, "peak_bytes", &t->budget.peak_bytes);
-    }
-    cJSON *viol = mg_json_add(w, o, "violations", cJSON_CreateArray());
-    if (viol) {
-        if (t->violations & MG_VIOL_LEAK) put_str(w, viol, NULL, "leak_bytes");
-        if (t->violations & MG_VIOL_GROWTH) put_str(w, viol, NULL, "object_growth");
-        if (t->violations & MG_VIOL_PEAK) put_str(w, viol, NULL, "peak_bytes");
-    }
+    for (int m = 0; budget && m < MG_M_COUNT; m++)
+        if (mg_metrics[m].budget_key)
+            put_limit(w, budget, mg_metrics[m].budget_key, &t->budget.lim[m]);
+    put_metric_names(w, o, "violations", t->violations);
     put_baseline(w, o, &t->baseline);
     put_entries(w, o, "diffs", t->diffs, t->ndiffs);
     put_entries(w, o, "peak_diffs", t->peak_diffs, t->npeak_diffs);
@@ -162,20 +178,21 @@ static void put_test(mg_json_builder *w, cJSON *tests, const mg_test_result *t) 
         cJSON *f = mg_json_add(w, fails, NULL, cJSON_CreateObject());
         if (!f) break;
         put_str(w, f, "file", t->failures[i].file);
-        put_num(w, f, "line", t->failures[i].line);
+        put_int(w, f, "line", t->failures[i].line);
         put_str(w, f, "condition", t->failures[i].condition);
     }
     put_str(w, o, "message", t->message);
+    put_strings(w, o, "notes", t->notes, t->nnotes);
     if (t->signal) {
         cJSON *sig = mg_json_add(w, o, "signal", cJSON_CreateObject());
         if (sig) {
             put_str(w, sig, "name", mg_report_signal_name(t->signal));
-            put_num(w, sig, "number", t->signal);
+            put_int(w, sig, "number", t->signal);
         }
     } else {
         mg_json_add(w, o, "signal", cJSON_CreateNull());
     }
-    put_num(w, o, "exit_code", t->exit_code);
+    put_int(w, o, "exit_code", t->exit_code);
     put_num(w, o, "duration_s", t->duration_s);
     put_bool(w, o, "traced", t->traced);
     put_bool(w, o, "rerun_mismatch", t->rerun_mismatch);
@@ -189,31 +206,32 @@ int mg_report_json_write(const mg_run *run, const char *path, char *err, size_t 
         mg_set_err(err, errlen, "cannot write JSON report '%s': out of memory", path);
         return -1;
     }
-    put_num(&w, doc, "schema_version", MEMGATE_REPORT_SCHEMA_VERSION);
+    put_int(&w, doc, "schema_version", MEMGATE_REPORT_SCHEMA_VERSION);
     put_str(&w, doc, "tool", "memgate");
     put_str(&w, doc, "version", MEMGATE_VERSION_STRING);
     put_str(&w, doc, "started_at", run->started_at);
     put_str(&w, doc, "hostname", run->hostname);
     put_num(&w, doc, "duration_s", run->duration_s);
+    /* Only an interrupted run says so: a complete report has no "interrupted" key. */
+    if (run->interrupted) put_bool(&w, doc, "interrupted", true);
     mg_tally n;
     mg_run_tally(run, &n);
     cJSON *sum = mg_json_add(&w, doc, "summary", cJSON_CreateObject());
     if (sum) {
-        put_num(&w, sum, "total", (double)n.total);
-        put_num(&w, sum, "pass", (double)n.pass);
-        put_num(&w, sum, "fail", (double)n.fail);
-        put_num(&w, sum, "crash", (double)n.crash);
-        put_num(&w, sum, "timeout", (double)n.timeout);
-        put_num(&w, sum, "error", (double)n.error);
-        put_num(&w, sum, "skip", (double)n.skip);
+        put_int(&w, sum, "total", (int64_t)n.total);
+        put_int(&w, sum, "pass", (int64_t)n.pass);
+        put_int(&w, sum, "fail", (int64_t)n.fail);
+        put_int(&w, sum, "crash", (int64_t)n.crash);
+        put_int(&w, sum, "timeout", (int64_t)n.timeout);
+        put_int(&w, sum, "error", (int64_t)n.error);
+        put_int(&w, sum, "skip", (int64_t)n.skip);
     }
+    put_strings(&w, doc, "warnings", run->warnings, run->nwarnings);
     if (run->baseline_path) {
         cJSON *base = mg_json_add(&w, doc, "baseline", cJSON_CreateObject());
         if (base) {
             put_str(&w, base, "path", run->baseline_path);
-            cJSON *removed = mg_json_add(&w, base, "removed", cJSON_CreateArray());
-            for (size_t i = 0; removed && i < run->nbaseline_removed; i++)
-                put_str(&w, removed, NULL, run->baseline_removed[i]);
+            put_strings(&w, base, "removed", run->baseline_removed, run->nbaseline_removed);
         }
     } else {
         mg_json_add(&w, doc, "baseline", cJSON_CreateNull());
@@ -245,6 +263,7 @@ typedef struct jr {
     const char *path;
     char *err;
     size_t errlen;
+    int64_t schema; /* the document's schema_version */
 } jr;
 
 static int bad(jr *r, const char *where, const char *key, const char *what) {
@@ -277,30 +296,43 @@ static int get_str(jr *r, const char *where, const cJSON *obj, const char *key, 
     return 0;
 }
 
-/* An integral number member in [lo, hi]; absence (when optional) gives 0. */
+/* The exact integer of node it (the member key of where) in [lo, hi]. */
+static int int_value(jr *r, const char *where, const char *key, const cJSON *it, int64_t lo,
+                     int64_t hi, int64_t *out) {
+    int64_t v = 0;
+    mg_json_int rc = mg_json_get_i64(it, &v);
+    if (rc == MG_JSON_INT_NOT_NUMBER || rc == MG_JSON_INT_NOT_WHOLE)
+        return bad(r, where, key, "expected an integer");
+    if (rc != MG_JSON_INT_OK || v < lo || v > hi) {
+        char shown[MG_JSON_SHOWN_SIZE], msg[160];
+        mg_json_describe_value(it, shown, sizeof shown);
+        snprintf(msg, sizeof msg, "%s is out of range [%" PRId64 ", %" PRId64 "]", shown, lo, hi);
+        return bad(r, where, key, msg);
+    }
+    *out = v;
+    return 0;
+}
+
+/* An integer member in [lo, hi]; absence (when optional) gives 0. */
 static int get_int(jr *r, const char *where, const cJSON *obj, const char *key, bool required,
-                   double lo, double hi, double *out) {
+                   int64_t lo, int64_t hi, int64_t *out) {
     const cJSON *it;
     *out = 0;
     if (member(r, where, obj, key, required, &it) < 0) return -1;
     if (!it) return 0;
-    if (!cJSON_IsNumber(it)) return bad(r, where, key, "expected an integer");
-    double d = it->valuedouble;
-    if (!isfinite(d) || d != floor(d)) return bad(r, where, key, "expected an integer");
-    if (d < lo || d > hi) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "%.17g is out of range [%.17g, %.17g]", d, lo, hi);
-        return bad(r, where, key, msg);
-    }
-    *out = d;
-    return 0;
+    return int_value(r, where, key, it, lo, hi, out);
 }
 
-static int get_i64(jr *r, const char *where, const cJSON *obj, const char *key, bool required,
-                   int64_t *out) {
-    double d;
-    if (get_int(r, where, obj, key, required, -MAX_EXACT_INT, MAX_EXACT_INT, &d) < 0) return -1;
-    *out = (int64_t)d;
+/* An integer member that may be null (or, when optional, absent): *known says which. */
+static int get_int_or_null(jr *r, const char *where, const cJSON *obj, const char *key,
+                           bool required, int64_t lo, int64_t hi, int64_t *out, bool *known) {
+    const cJSON *it;
+    *out = 0;
+    *known = false;
+    if (member(r, where, obj, key, required, &it) < 0) return -1;
+    if (!it || cJSON_IsNull(it)) return 0;
+    if (int_value(r, where, key, it, lo, hi, out) < 0) return -1;
+    *known = true;
     return 0;
 }
 
@@ -339,20 +371,41 @@ static int get_object(jr *r, const char *where, const cJSON *obj, const char *ke
     return 0;
 }
 
+/* An optional array of strings into a heap array (*out, *n). */
+static int get_strings(jr *r, const char *where, const cJSON *obj, const char *key, char ***out,
+                       size_t *n) {
+    const cJSON *arr, *it;
+    if (get_array(r, where, obj, key, false, &arr) < 0) return -1;
+    int count = arr ? cJSON_GetArraySize(arr) : 0;
+    if (count <= 0) return 0;
+    *out = mg_xcalloc((size_t)count, sizeof **out);
+    cJSON_ArrayForEach(it, arr) {
+        if (!cJSON_IsString(it)) {
+            char at[300];
+            snprintf(at, sizeof at, "%s%s%s[%zu]", where, *where ? "." : "", key, *n);
+            return bad(r, at, NULL, "expected a string");
+        }
+        (*out)[(*n)++] = mg_xstrdup(it->valuestring);
+    }
+    return 0;
+}
+
+/* Whether the document must have a key that schema version `since` introduced. */
+static bool required_since(const jr *r, int since) { return r->schema >= since; }
+
 static int read_limit(jr *r, const char *where, const cJSON *budget, const char *key,
-                      mg_limit *lim) {
-    char at[256];
+                      bool required, mg_limit *lim) {
+    char at[512];
     const cJSON *o, *v;
     snprintf(at, sizeof at, "%s.%s", where, key);
+    if (!required && !cJSON_GetObjectItemCaseSensitive(budget, key)) return 0; /* builtin */
     if (get_object(r, where, budget, key, &o) < 0) return -1;
     if (member(r, at, o, "value", true, &v) < 0) return -1;
     if (cJSON_IsNull(v)) {
         lim->value = MG_UNLIMITED;
     } else {
-        double d;
         if (!cJSON_IsNumber(v)) return bad(r, at, "value", "expected an integer >= 0 or null");
-        if (get_int(r, at, o, "value", true, 0, MAX_EXACT_INT, &d) < 0) return -1;
-        lim->value = (int64_t)d;
+        if (int_value(r, at, "value", v, 0, INT64_MAX, &lim->value) < 0) return -1;
     }
     char *src;
     if (get_str(r, at, o, "source", true, &src) < 0) return -1;
@@ -372,11 +425,12 @@ static int read_limit(jr *r, const char *where, const cJSON *budget, const char 
         return bad(r, at, "source", msg);
     }
     free(src);
+    free(lim->origin);
     return get_str(r, at, o, "origin", false, &lim->origin);
 }
 
 static int read_frame(jr *r, const char *where, const cJSON *o, mg_frame *f) {
-    double line;
+    int64_t line;
     char *addr;
     if (!cJSON_IsObject(o)) return bad(r, where, NULL, "expected an object");
     if (get_str(r, where, o, "function", false, &f->function) < 0 ||
@@ -414,13 +468,26 @@ static int read_entries(jr *r, const char *where, const cJSON *test, const char 
         snprintf(at, sizeof at, "%s.%s[%zu]", where, key, i++);
         if (!cJSON_IsObject(it)) return bad(r, at, NULL, "expected an object");
         const cJSON *tb, *fr;
-        if (get_i64(r, at, it, "size", true, &e->size) < 0 ||
-            get_i64(r, at, it, "size_diff", true, &e->size_diff) < 0 ||
-            get_i64(r, at, it, "count", true, &e->count) < 0 ||
-            get_i64(r, at, it, "count_diff", true, &e->count_diff) < 0 ||
+        bool lost_size_known, lost_count_known;
+        int64_t culprit;
+        if (get_int(r, at, it, "size", true, INT64_MIN, INT64_MAX, &e->size) < 0 ||
+            get_int(r, at, it, "size_diff", true, INT64_MIN, INT64_MAX, &e->size_diff) < 0 ||
+            get_int(r, at, it, "count", true, INT64_MIN, INT64_MAX, &e->count) < 0 ||
+            get_int(r, at, it, "count_diff", true, INT64_MIN, INT64_MAX, &e->count_diff) < 0 ||
+            get_int_or_null(r, at, it, "lost_size", false, 0, INT64_MAX, &e->lost_size,
+                            &lost_size_known) < 0 ||
+            get_int_or_null(r, at, it, "lost_count", false, 0, INT64_MAX, &e->lost_count,
+                            &lost_count_known) < 0 ||
+            get_int(r, at, it, "culprit", false, 0, INT64_MAX, &culprit) < 0 ||
             get_array(r, at, it, "traceback", true, &tb) < 0)
             return -1;
+        if (lost_size_known != lost_count_known)
+            return bad(r, at, "lost_count", "lost_size and lost_count are both null or both set");
+        e->lost_known = lost_size_known;
         int nf = cJSON_GetArraySize(tb);
+        if (culprit > 0 && culprit >= nf)
+            return bad(r, at, "culprit", "is not the index of a frame of the traceback");
+        e->culprit = (size_t)culprit;
         if (nf <= 0) continue;
         e->frames = mg_xcalloc((size_t)nf, sizeof *e->frames);
         e->nframes = (size_t)nf;
@@ -445,7 +512,7 @@ static int read_failures(jr *r, const char *where, const cJSON *test, mg_test_re
     cJSON_ArrayForEach(it, arr) {
         char at[256];
         mg_failure *f = &t->failures[i];
-        double line;
+        int64_t line;
         snprintf(at, sizeof at, "%s.failures[%zu]", where, i++);
         if (!cJSON_IsObject(it)) return bad(r, at, NULL, "expected an object");
         if (get_str(r, at, it, "file", false, &f->file) < 0 ||
@@ -457,39 +524,37 @@ static int read_failures(jr *r, const char *where, const cJSON *test, mg_test_re
     return 0;
 }
 
-static int read_violations(jr *r, const char *where, const cJSON *test, unsigned *out) {
+/* A list of metric names (violations, regressions) into a mask: names of metrics with
+ * a budget (budget_only), or of metrics the baseline tracks. */
+static int read_metric_names(jr *r, const char *where, const cJSON *obj, const char *key,
+                             bool budget_only, unsigned *out) {
     const cJSON *arr, *it;
     *out = 0;
-    if (get_array(r, where, test, "violations", false, &arr) < 0) return -1;
+    if (get_array(r, where, obj, key, false, &arr) < 0) return -1;
     if (!arr) return 0;
     cJSON_ArrayForEach(it, arr) {
-        const char *s = cJSON_IsString(it) ? it->valuestring : "";
-        if (strcmp(s, "leak_bytes") == 0)
-            *out |= MG_VIOL_LEAK;
-        else if (strcmp(s, "object_growth") == 0)
-            *out |= MG_VIOL_GROWTH;
-        else if (strcmp(s, "peak_bytes") == 0)
-            *out |= MG_VIOL_PEAK;
-        else
-            return bad(r, where, "violations",
-                       "expected names among leak_bytes, object_growth, peak_bytes");
+        int m = mg_metric_by_key(cJSON_IsString(it) ? it->valuestring : NULL, true);
+        bool ok = m >= 0 && (budget_only ? mg_metrics[m].budget_key != NULL : mg_metrics[m].baseline);
+        if (!ok) {
+            char names[400] = "", *p = names;
+            for (int k = 0; k < MG_M_COUNT; k++) {
+                bool in = budget_only ? mg_metrics[k].budget_key != NULL : mg_metrics[k].baseline;
+                if (in)
+                    p += snprintf(p, sizeof names - (size_t)(p - names), "%s%s",
+                                  p == names ? "" : ", ", mg_metric_name((mg_metric)k));
+            }
+            char msg[480];
+            snprintf(msg, sizeof msg, "expected names among %s", names);
+            return bad(r, where, key, msg);
+        }
+        *out |= MG_M_BIT(m);
     }
     return 0;
 }
 
-/* A baseline figure: null (a new test has none) gives 0. */
-static int get_base_figure(jr *r, const char *where, const cJSON *obj, const char *key,
-                           double lo, double *out) {
-    const cJSON *it;
-    *out = 0;
-    if (member(r, where, obj, key, true, &it) < 0) return -1;
-    if (cJSON_IsNull(it)) return 0;
-    return get_int(r, where, obj, key, true, lo, MAX_EXACT_INT, out);
-}
-
 /* The test's "baseline": absent or null for none, else the object put_baseline wrote. */
 static int read_baseline(jr *r, const char *where, const cJSON *test, mg_baseline_cmp *b) {
-    const cJSON *o, *arr, *it;
+    const cJSON *o, *tol;
     memset(b, 0, sizeof *b);
     if (member(r, where, test, "baseline", false, &o) < 0) return -1;
     if (!o || cJSON_IsNull(o)) return 0;
@@ -503,28 +568,67 @@ static int read_baseline(jr *r, const char *where, const cJSON *test, mg_baselin
             b->state = (mg_baseline_state)s;
     free(state);
     if (b->state == MG_BASE_NONE) return bad(r, at, "state", "expected new, same or regressed");
-    double leak, growth, peak, allocs;
-    if (get_base_figure(r, at, o, "leaked_bytes", -MAX_EXACT_INT, &leak) < 0 ||
-        get_base_figure(r, at, o, "object_growth", -MAX_EXACT_INT, &growth) < 0 ||
-        get_base_figure(r, at, o, "peak_bytes", -MAX_EXACT_INT, &peak) < 0 ||
-        get_base_figure(r, at, o, "allocations", 0, &allocs) < 0 ||
-        get_array(r, at, o, "regressions", false, &arr) < 0)
-        return -1;
-    b->leaked_bytes = (int64_t)leak;
-    b->object_growth = (int64_t)growth;
-    b->peak_bytes = (int64_t)peak;
-    b->allocations = (uint64_t)allocs;
-    if (!arr) return 0;
-    cJSON_ArrayForEach(it, arr) {
-        const char *s = cJSON_IsString(it) ? it->valuestring : "";
-        unsigned bit = 0;
-        for (size_t i = 0; i < N_FIGURE_NAMES; i++)
-            if (strcmp(s, figure_names[i].name) == 0) bit = figure_names[i].bit;
-        if (!bit)
-            return bad(r, at, "regressions",
-                       "expected names among leak_bytes, object_growth, peak_bytes, allocations");
-        b->regressions |= bit;
+    for (int m = 0; m < MG_M_COUNT; m++) {
+        if (!mg_metrics[m].baseline) continue;
+        bool known;
+        /* Before schema 2 the figures were net ones and could be negative. */
+        int64_t lo = mg_metrics[m].may_be_negative || r->schema < 2 ? INT64_MIN : 0;
+        if (get_int_or_null(r, at, o, mg_metrics[m].key, true, lo, INT64_MAX, &b->fig[m],
+                            &known) < 0)
+            return -1;
     }
+    if (member(r, at, o, "tolerance", false, &tol) < 0) return -1;
+    if (tol && !cJSON_IsNull(tol)) {
+        if (!cJSON_IsObject(tol)) return bad(r, at, "tolerance", "expected an object or null");
+        char tat[300];
+        snprintf(tat, sizeof tat, "%s.tolerance", at);
+        for (int m = 0; m < MG_M_COUNT; m++) {
+            const cJSON *one;
+            if (!mg_metrics[m].baseline) continue;
+            char oat[400];
+            snprintf(oat, sizeof oat, "%s.%s", tat, mg_metrics[m].key);
+            if (get_object(r, tat, tol, mg_metrics[m].key, &one) < 0 ||
+                get_double(r, oat, one, "percent", &b->tol[m].percent) < 0 ||
+                get_int(r, oat, one, "absolute", true, 0, INT64_MAX, &b->tol[m].absolute) < 0)
+                return -1;
+        }
+        b->tol_known = true;
+    }
+    return read_metric_names(r, at, o, "regressions", false, &b->regressions);
+}
+
+/* The figures of a test: null is "not measured"; keys newer than the document's
+ * schema may be absent. */
+static int read_figures(jr *r, const char *where, const cJSON *o, mg_test_result *t) {
+    for (int m = 0; m < MG_M_COUNT; m++) {
+        const mg_metric_info *mi = &mg_metrics[m];
+        bool known;
+        int64_t lo = mi->may_be_negative || r->schema < 2 ? INT64_MIN : 0;
+        if (get_int_or_null(r, where, o, mi->key, required_since(r, mi->since), lo, INT64_MAX,
+                            &t->fig[m], &known) < 0)
+            return -1;
+        if (known) t->known |= MG_M_BIT(m);
+    }
+    return 0;
+}
+
+/* An optional enum member given by its names (kind, isolation): index into names. */
+static int get_name(jr *r, const char *where, const cJSON *o, const char *key,
+                    const char *const *names, int n, int *out) {
+    char *s;
+    *out = 0;
+    if (get_str(r, where, o, key, false, &s) < 0) return -1;
+    if (!s) return 0;
+    int found = -1;
+    for (int i = 0; i < n; i++)
+        if (strcmp(s, names[i]) == 0) found = i;
+    free(s);
+    if (found < 0) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "expected \"%s\" or \"%s\"", names[0], names[1]);
+        return bad(r, where, key, msg);
+    }
+    *out = found;
     return 0;
 }
 
@@ -532,7 +636,8 @@ static int read_test(jr *r, const char *where, const cJSON *o, mg_test_result *t
     if (!cJSON_IsObject(o)) return bad(r, where, NULL, "expected an object");
     char *status;
     const cJSON *budget, *sig;
-    double num;
+    int64_t num;
+    mg_budget_init_builtin(&t->budget);
     if (get_str(r, where, o, "suite", true, &t->suite) < 0 ||
         get_str(r, where, o, "name", true, &t->name) < 0 ||
         get_str(r, where, o, "binary", false, &t->binary) < 0 ||
@@ -549,24 +654,38 @@ static int read_test(jr *r, const char *where, const cJSON *o, mg_test_result *t
     free(status);
     if (!found)
         return bad(r, where, "status", "expected pass, fail, crash, timeout, error or skip");
+    const char *const kinds[] = {mg_kind_name(MG_KIND_TEST), mg_kind_name(MG_KIND_SUITE)};
+    const char *const isos[] = {mg_isolation_name(MG_ISO_TEST), mg_isolation_name(MG_ISO_SUITE)};
+    int kind, iso;
+    int64_t warmups;
+    if (get_name(r, where, o, "kind", kinds, 2, &kind) < 0 ||
+        get_name(r, where, o, "isolation", isos, 2, &iso) < 0 ||
+        get_int(r, where, o, "warmups", false, 0, UINT_MAX, &warmups) < 0 ||
+        read_figures(r, where, o, t) < 0 ||
+        get_int(r, where, o, "suppressed_bytes", false, INT64_MIN, INT64_MAX,
+                &t->suppressed_bytes) < 0 ||
+        get_int(r, where, o, "suppressed_blocks", false, INT64_MIN, INT64_MAX,
+                &t->suppressed_blocks) < 0)
+        return -1;
+    t->kind = (mg_kind)kind;
+    t->isolation = (mg_isolation)iso;
+    t->warmups = (unsigned)warmups;
     char bat[256];
     snprintf(bat, sizeof bat, "%s.budget", where);
-    if (get_i64(r, where, o, "leaked_bytes", true, &t->leaked_bytes) < 0 ||
-        get_i64(r, where, o, "object_growth", true, &t->object_growth) < 0 ||
-        get_i64(r, where, o, "peak_bytes", true, &t->peak_bytes) < 0 ||
-        get_int(r, where, o, "allocations", false, 0, MAX_EXACT_INT, &num) < 0)
-        return -1;
-    t->allocations = (uint64_t)num;
-    if (get_object(r, where, o, "budget", &budget) < 0 ||
-        read_limit(r, bat, budget, "leak_bytes", &t->budget.leak_bytes) < 0 ||
-        read_limit(r, bat, budget, "object_growth", &t->budget.object_growth) < 0 ||
-        read_limit(r, bat, budget, "peak_bytes", &t->budget.peak_bytes) < 0 ||
-        read_violations(r, where, o, &t->violations) < 0 ||
+    if (get_object(r, where, o, "budget", &budget) < 0) return -1;
+    for (int m = 0; m < MG_M_COUNT; m++) {
+        if (!mg_metrics[m].budget_key) continue;
+        if (read_limit(r, bat, budget, mg_metrics[m].budget_key,
+                       required_since(r, mg_metrics[m].since), &t->budget.lim[m]) < 0)
+            return -1;
+    }
+    if (read_metric_names(r, where, o, "violations", true, &t->violations) < 0 ||
         read_baseline(r, where, o, &t->baseline) < 0 ||
         read_entries(r, where, o, "diffs", &t->diffs, &t->ndiffs) < 0 ||
         read_entries(r, where, o, "peak_diffs", &t->peak_diffs, &t->npeak_diffs) < 0 ||
         read_failures(r, where, o, t) < 0 ||
         get_str(r, where, o, "message", false, &t->message) < 0 ||
+        get_strings(r, where, o, "notes", &t->notes, &t->nnotes) < 0 ||
         member(r, where, o, "signal", false, &sig) < 0)
         return -1;
     if (sig && !cJSON_IsNull(sig)) {
@@ -576,8 +695,7 @@ static int read_test(jr *r, const char *where, const cJSON *o, mg_test_result *t
         if (get_int(r, sat, sig, "number", true, 0, 1024, &num) < 0) return -1;
         t->signal = (int)num;
     }
-    if (get_int(r, where, o, "exit_code", false, -2147483648.0, 2147483647.0, &num) < 0)
-        return -1;
+    if (get_int(r, where, o, "exit_code", false, INT_MIN, INT_MAX, &num) < 0) return -1;
     t->exit_code = (int)num;
     if (get_double(r, where, o, "duration_s", &t->duration_s) < 0 ||
         get_bool(r, where, o, "traced", &t->traced) < 0 ||
@@ -589,45 +707,35 @@ static int read_test(jr *r, const char *where, const cJSON *o, mg_test_result *t
 
 /* The run's "baseline": absent or null for none, else {"path": ..., "removed": [...]}. */
 static int read_run_baseline(jr *r, const cJSON *doc, mg_run *run) {
-    const cJSON *o, *arr, *it;
+    const cJSON *o;
     if (member(r, "", doc, "baseline", false, &o) < 0) return -1;
     if (!o || cJSON_IsNull(o)) return 0;
     if (!cJSON_IsObject(o)) return bad(r, "", "baseline", "expected an object or null");
     if (get_str(r, "baseline", o, "path", true, &run->baseline_path) < 0) return -1;
     if (!run->baseline_path) return bad(r, "baseline", "path", "expected a string");
-    if (get_array(r, "baseline", o, "removed", false, &arr) < 0) return -1;
-    int n = arr ? cJSON_GetArraySize(arr) : 0;
-    if (n <= 0) return 0;
-    run->baseline_removed = mg_xcalloc((size_t)n, sizeof *run->baseline_removed);
-    cJSON_ArrayForEach(it, arr) {
-        if (!cJSON_IsString(it)) {
-            char at[64];
-            snprintf(at, sizeof at, "baseline.removed[%zu]", run->nbaseline_removed);
-            return bad(r, at, NULL, "expected a string");
-        }
-        run->baseline_removed[run->nbaseline_removed++] = mg_xstrdup(it->valuestring);
-    }
-    return 0;
+    return get_strings(r, "baseline", o, "removed", &run->baseline_removed,
+                       &run->nbaseline_removed);
 }
 
 static int read_doc(jr *r, const cJSON *doc, mg_run *run) {
     const cJSON *tool, *tests, *it;
-    double schema;
     if (!cJSON_IsObject(doc)) return bad(r, "", NULL, "not a memgate report (expected an object)");
     tool = cJSON_GetObjectItemCaseSensitive(doc, "tool");
     if (!cJSON_IsString(tool) || strcmp(tool->valuestring, "memgate") != 0)
         return bad(r, "", NULL, "not a memgate report (\"tool\" is not \"memgate\")");
-    if (get_int(r, "", doc, "schema_version", true, 1, 1e9, &schema) < 0) return -1;
-    if (schema > MEMGATE_REPORT_SCHEMA_VERSION) {
+    if (get_int(r, "", doc, "schema_version", true, 1, 1000000000, &r->schema) < 0) return -1;
+    if (r->schema > MEMGATE_REPORT_SCHEMA_VERSION) {
         char msg[160];
         snprintf(msg, sizeof msg,
-                 "%.0f is newer than this memgate understands (%d); use a newer memgate",
-                 schema, MEMGATE_REPORT_SCHEMA_VERSION);
+                 "%" PRId64 " is newer than this memgate understands (%d); use a newer memgate",
+                 r->schema, MEMGATE_REPORT_SCHEMA_VERSION);
         return bad(r, "", "schema_version", msg);
     }
     if (get_str(r, "", doc, "started_at", false, &run->started_at) < 0 ||
         get_str(r, "", doc, "hostname", false, &run->hostname) < 0 ||
         get_double(r, "", doc, "duration_s", &run->duration_s) < 0 ||
+        get_bool(r, "", doc, "interrupted", &run->interrupted) < 0 ||
+        get_strings(r, "", doc, "warnings", &run->warnings, &run->nwarnings) < 0 ||
         read_run_baseline(r, doc, run) < 0 ||
         get_str(r, "", doc, "shard", false, &run->shard) < 0 ||
         get_array(r, "", doc, "tests", true, &tests) < 0)
@@ -662,10 +770,8 @@ int mg_report_json_read(const char *path, mg_run *out, char *err, size_t errlen)
         free(text);
         return -1;
     }
-    /* The length includes the terminating NUL: that is how cJSON checks that nothing
-     * follows the document. */
     const char *end = NULL;
-    cJSON *doc = cJSON_ParseWithLengthOpts(text, len + 1, &end, true);
+    cJSON *doc = mg_json_parse(text, len, &end);
     if (!doc) {
         /* Say where the parser stopped, as a line and column people can look up. */
         size_t off = end && end > text ? (size_t)(end - text) : 0, line, col;
@@ -678,7 +784,7 @@ int mg_report_json_read(const char *path, mg_run *out, char *err, size_t errlen)
         return -1;
     }
     free(text);
-    jr r = {path, err, errlen};
+    jr r = {path, err, errlen, 0};
     int rc = read_doc(&r, doc, out);
     cJSON_Delete(doc);
     if (rc < 0) {

@@ -1,6 +1,8 @@
 /* JUnit XML reporter, inside the subset of junit-10.xsd (Jenkins xUnit) that GitLab
  * and the common GitHub reporters read: testsuites > testsuite per (binary, suite) >
- * testcase, no testcase@file/@line and no testcase-level properties. */
+ * testcase, no testcase@file/@line and no testcase-level properties. A run that was
+ * interrupted, or that has warnings, says so in each testsuite's properties
+ * (<property name="interrupted" value="true"/>, <property name="warning" .../>). */
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -177,6 +179,17 @@ static void put_testsuite(FILE *out, const mg_run *run, const mg_test_result *fi
     if (run->hostname) xml_attr(out, "hostname", run->hostname);
     if (first->binary) xml_attr(out, "file", first->binary);
     fputs(">\n", out);
+    /* testsuites has no properties in the schema: each testsuite carries the run's. */
+    if (run->interrupted || run->nwarnings) {
+        fputs("    <properties>\n", out);
+        if (run->interrupted) fputs("      <property name=\"interrupted\" value=\"true\"/>\n", out);
+        for (size_t i = 0; i < run->nwarnings; i++) {
+            fputs("      <property name=\"warning\"", out);
+            xml_attr(out, "value", run->warnings[i]);
+            fputs("/>\n", out);
+        }
+        fputs("    </properties>\n", out);
+    }
     for (size_t i = 0; i < run->ntests; i++) {
         const mg_test_result *t = &run->tests[i];
         if (same(t->binary, first->binary) && same(t->suite, first->suite)) put_testcase(out, t);

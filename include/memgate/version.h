@@ -8,6 +8,6 @@
 #define MEMGATE_VERSION_STRING "0.1.0"
 
 /* Version of the JSON report document ("schema_version"). */
-#define MEMGATE_REPORT_SCHEMA_VERSION 1
+#define MEMGATE_REPORT_SCHEMA_VERSION 2
 
 #endif

@@ -3,7 +3,9 @@
 
 1. The schema is a valid JSON Schema (draft 2020-12), its schema_version is the one in
    include/memgate/version.h, its status and budget-source enums are the ones in
-   runner/model.c, and every key that runner/report_json.c writes is a property in it.
+   runner/model.c, every key that runner/report_json.c writes is a property in it (the
+   figure and budget keys of the metric table in runner/metrics.h included), and its
+   violation and regression names are the table's.
 2. memgate runs the fixture programs in enough ways to produce every shape the writer
    has (every status, every budget source, tracebacks, peak tracebacks, assertion
    failures, signals, whole-process mode, and, when the CLI has them, baselines in all
@@ -11,7 +13,7 @@
    validates against the schema. The runs must together show each of those shapes, so a
    run that silently stops producing one is noticed.
 3. The schema rejects documents that break it: an unknown key at the top level, in a
-   test, in a frame; a wrong status; a missing key.
+   test, in a frame; a wrong status or kind; a missing key; a negative leak.
 
 Uses the jsonschema module (Debian: python3-jsonschema). When the interpreter running
 this script lacks it and /usr/bin/python3 has it, the script re-runs itself with that.
@@ -74,6 +76,20 @@ def find_enum(node, predicate):
     return None
 
 
+def metric_table(source):
+    """The rows of the metric table in runner/metrics.h: (figure key, budget key or None,
+    tracked by baselines)."""
+    text = read(os.path.join(source, "runner", "metrics.h"))
+    body = re.search(r"#define MG_METRICS\(X\)(.*?)\n\n", text, re.S)
+    body = re.sub(r"\\\n", " ", body.group(1)) if body else ""  # line continuations
+    rows = []
+    for m in re.finditer(r"X\(\s*MG_M_\w+\s*,\s*(\w+)\s*,\s*\w+\s*,\s*(\w+)\s*,\s*([01])\s*,"
+                         r"(?:[^()]|\([^()]*\))*?,\s*([01])\s*,\s*(?:\"\w+\"|NULL)\s*,\s*\d+\s*,"
+                         r"\s*\d+\s*,", body):
+        rows.append((m.group(1), m.group(2) if m.group(3) == "1" else None, m.group(4) == "1"))
+    return rows
+
+
 def check_static(args, schema, c):
     """Part 1: the schema against the sources."""
     try:
@@ -103,16 +119,28 @@ def check_static(args, schema, c):
     keys = set(re.findall(r'\b(?:put_\w+|add)\(\s*&?w\s*,\s*[^,()]+,\s*"([a-z_]+)"', writer))
     c.ok(len(keys) >= 40, f"found only {len(keys)} keys in report_json.c: has the writer "
          "changed shape? (update check_schema.py)")
+    # The figure and budget keys come from the metric table.
+    table = metric_table(args.source)
+    c.ok(len(table) >= 8, f"found only {len(table)} rows in the metric table of runner/metrics.h: "
+         "has it changed shape? (update check_schema.py)")
+    keys |= {fig for fig, _, _ in table} | {b for _, b, _ in table if b}
     props = schema_property_names(schema, set())
     for k in sorted(keys - props):
         c.ok(False, f"runner/report_json.c writes \"{k}\", which docs/report.schema.json "
              "does not describe")
-    # Names the writer puts into arrays (violations, regressions) must be enum values.
-    figure_names = set(re.findall(r'\{MG_VIOL_\w+,\s*"([a-z_]+)"\}', writer))
+    # Names the writer puts into arrays (violations, regressions) must be enum values:
+    # a metric's budget key when it has a budget, else its figure key.
+    budgets = {b for _, b, _ in table if b}
+    tracked = {b or fig for fig, b, base in table if base}
+    c.ok(set(schema["$defs"]["figure_name"]["enum"]) == budgets,
+         f"the violations enum (figure_name) differs from the budget keys of runner/metrics.h: "
+         f"{sorted(budgets)}")
+    c.ok(set(schema["$defs"]["test"]["properties"]["budget"]["required"]) == budgets,
+         f"the budget's keys differ from the budget keys of runner/metrics.h: {sorted(budgets)}")
     regs = find_enum(schema["$defs"]["baseline_compared"], lambda e: "allocations" in e)
-    c.ok(figure_names and regs is not None and set(regs) == figure_names,
-         f"baseline regressions enum differs from figure_names in report_json.c: "
-         f"{sorted(figure_names)}")
+    c.ok(tracked and regs is not None and set(regs) == tracked,
+         f"baseline regressions enum differs from the baseline metrics of runner/metrics.h: "
+         f"{sorted(tracked)}")
 
 
 def run(memgate, argv, work, name, expect_rc=(0, 1)):
@@ -265,7 +293,12 @@ def check_rejects(schema, docs, c):
     bad("an unknown top-level key", lambda d: d.update(unknown_key=1))
     bad("no \"tests\"", lambda d: d.pop("tests"))
     bad("no \"baseline\"", lambda d: d.pop("baseline"))
-    bad("schema_version 2", lambda d: d.update(schema_version=2))
+    bad("schema_version 3", lambda d: d.update(schema_version=3))
+    bad("no \"warnings\"", lambda d: d.pop("warnings"))
+    bad("\"interrupted\": false", lambda d: d.update(interrupted=False))
+    bad("kind \"fixture\"", lambda d: d["tests"][0].update(kind="fixture"))
+    bad("a test without \"net_bytes\"", lambda d: d["tests"][0].pop("net_bytes"))
+    bad("a negative leaked_bytes", lambda d: d["tests"][0].update(leaked_bytes=-1))
     bad("an unknown key in a test", lambda d: d["tests"][0].update(unknown_key=1))
     bad("status \"passed\"", lambda d: d["tests"][0].update(status="passed"))
     bad("a test without \"budget\"", lambda d: d["tests"][0].pop("budget"))
@@ -277,11 +310,13 @@ def check_rejects(schema, docs, c):
     bad("a baseline state \"better\"",
         lambda d: d["tests"][0].update(baseline={"state": "better", "leaked_bytes": 0,
                                                  "object_growth": 0, "peak_bytes": 0,
-                                                 "allocations": 0, "regressions": []}))
+                                                 "allocations": 0, "tolerance": None,
+                                                 "regressions": []}))
     bad("a regressed baseline without regressions",
         lambda d: d["tests"][0].update(baseline={"state": "regressed", "leaked_bytes": 0,
                                                  "object_growth": 0, "peak_bytes": 0,
-                                                 "allocations": 0, "regressions": []}))
+                                                 "allocations": 0, "tolerance": None,
+                                                 "regressions": []}))
     bad("shard \"first\"", lambda d: d.update(shard="first"))
     if t0 is not None:
         i = base["tests"].index(t0)
@@ -289,6 +324,7 @@ def check_rejects(schema, docs, c):
             lambda d: d["tests"][i]["diffs"][0]["traceback"][0].update(unknown_key=1))
         bad("a decimal address",
             lambda d: d["tests"][i]["diffs"][0]["traceback"][0].update(address="12345"))
+        bad("an entry without \"culprit\"", lambda d: d["tests"][i]["diffs"][0].pop("culprit"))
     # And the unchanged document is accepted, so the cases above fail for their reason.
     c.ok(v.is_valid(base), "the unchanged base report does not validate")
 

@@ -168,8 +168,10 @@ static inline void mgt_base(mg_test_result *t, mg_baseline_state st, int64_t lea
     t->baseline.regressions = regressions;
 }
 
-/* Appends a test to run with the built-in budget (leak 0, growth 0, peak unlimited) and
- * every other field zero; returns it for the caller to fill in. */
+/* Appends a test to run with the built-in budget (leak 0, growth 0, peak unlimited, the
+ * other limits unlimited) and every other field zero; leak, growth, peak and allocations
+ * count as measured (lost and net figures do not, as in a run that did not trace the
+ * test). Returns it for the caller to fill in. */
 static inline mg_test_result *mgt_test(mg_run *run, const char *binary, const char *suite,
                                        const char *name, mg_status st, double duration) {
     run->tests = mg_xrealloc(run->tests, (run->ntests + 1) * sizeof *run->tests);
@@ -180,9 +182,9 @@ static inline mg_test_result *mgt_test(mg_run *run, const char *binary, const ch
     t->name = mg_xstrdup(name);
     t->status = st;
     t->duration_s = duration;
-    mgt_limit(&t->budget.leak_bytes, 0, MG_SRC_BUILTIN, NULL);
-    mgt_limit(&t->budget.object_growth, 0, MG_SRC_BUILTIN, NULL);
-    mgt_limit(&t->budget.peak_bytes, MG_UNLIMITED, MG_SRC_BUILTIN, NULL);
+    mg_budget_init_builtin(&t->budget);
+    t->known = MG_M_BIT(MG_M_LEAK) | MG_M_BIT(MG_M_GROWTH) | MG_M_BIT(MG_M_PEAK) |
+               MG_M_BIT(MG_M_ALLOCS);
     return t;
 }
 

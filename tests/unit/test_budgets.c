@@ -28,6 +28,11 @@ static const char *write_file_n(const char *text, size_t len) {
 
 static const char *write_file(const char *text) { return write_file_n(text, 0); }
 
+/* Every key a budgets file entry may have, as the unknown-key message lists them. */
+#define KEYS                                                                               \
+    "leak_bytes, object_growth, lost_bytes, net_bytes, net_blocks, peak_bytes, warmups, "  \
+    "isolation, alloc_functions or repeat"
+
 /* Loads text as a budgets file and expects success. */
 static mg_budget_file *load_ok(const char *text) {
     const char *path = write_file(text);
@@ -76,7 +81,39 @@ static void check_limit(const mg_limit *l, int64_t value, mg_limit_source src,
     CU_ASSERT_STRING_EQUAL(l->origin, want);
 }
 
-static const mg_cli_limits no_cli = {MG_LIMIT_UNSET, MG_LIMIT_UNSET, MG_LIMIT_UNSET};
+/* A command line giving the leak, growth and peak limits (MG_LIMIT_UNSET: not given). */
+static mg_cli_limits cli3(int64_t leak, int64_t growth, int64_t peak) {
+    mg_cli_limits c;
+    mg_cli_limits_init(&c);
+    c.v[MG_M_LEAK] = leak;
+    c.v[MG_M_GROWTH] = growth;
+    c.v[MG_M_PEAK] = peak;
+    return c;
+}
+
+/* An annotation of the leak, growth and peak fields; the others are unset. */
+static int annotate3(mg_budget *b, int64_t leak, int64_t growth, int64_t peak, const char *file,
+                     unsigned line) {
+    int64_t v[MG_M_COUNT];
+    for (int m = 0; m < MG_M_COUNT; m++) v[m] = MG_LIMIT_UNSET;
+    v[MG_M_LEAK] = leak;
+    v[MG_M_GROWTH] = growth;
+    v[MG_M_PEAK] = peak;
+    char err[256] = "";
+    int rc = mg_budget_apply_annotation(b, v, file, line, err, sizeof err);
+    if (rc) fprintf(stderr, "\nannotation: %s\n", err);
+    return rc;
+}
+
+/* mg_budget_check of measured leak, growth and peak figures (the others not measured). */
+static unsigned check3(const mg_budget *b, int64_t leak, int64_t growth, int64_t peak) {
+    int64_t fig[MG_M_COUNT] = {0};
+    fig[MG_M_LEAK] = leak;
+    fig[MG_M_GROWTH] = growth;
+    fig[MG_M_PEAK] = peak;
+    return mg_budget_check(b, fig, MG_M_BIT(MG_M_LEAK) | MG_M_BIT(MG_M_GROWTH) |
+                                       MG_M_BIT(MG_M_PEAK));
+}
 
 /* ---- precedence ----------------------------------------------------------------- */
 
@@ -89,6 +126,8 @@ static void test_builtin_defaults(void) {
     mg_budget_free_contents(&b);
 
     /* An all-unset CLI changes nothing. */
+    mg_cli_limits no_cli;
+    mg_cli_limits_init(&no_cli);
     mg_budgets_resolve(NULL, &no_cli, "s", "t", &b);
     check_limit(&b.leak_bytes, 0, MG_SRC_BUILTIN, NULL, NULL);
     check_limit(&b.peak_bytes, MG_UNLIMITED, MG_SRC_BUILTIN, NULL, NULL);
@@ -96,7 +135,7 @@ static void test_builtin_defaults(void) {
 }
 
 static void test_cli_over_builtin(void) {
-    mg_cli_limits cli = {100, MG_LIMIT_UNSET, 1 << 20};
+    mg_cli_limits cli = cli3(100, MG_LIMIT_UNSET, 1 << 20);
     mg_budget b;
     mg_budgets_resolve(NULL, &cli, "s", "t", &b);
     check_limit(&b.leak_bytes, 100, MG_SRC_CLI, "--leak-bytes", NULL);
@@ -104,7 +143,7 @@ static void test_cli_over_builtin(void) {
     check_limit(&b.peak_bytes, 1 << 20, MG_SRC_CLI, "--peak", NULL);
     mg_budget_free_contents(&b);
 
-    cli = (mg_cli_limits){MG_LIMIT_UNSET, 7, MG_UNLIMITED};
+    cli = cli3(MG_LIMIT_UNSET, 7, MG_UNLIMITED);
     mg_budgets_resolve(NULL, &cli, "s", "t", &b);
     check_limit(&b.leak_bytes, 0, MG_SRC_BUILTIN, NULL, NULL);
     check_limit(&b.object_growth, 7, MG_SRC_CLI, "--object-growth", NULL);
@@ -116,7 +155,7 @@ static void test_file_defaults_over_cli(void) {
     mg_budget_file *bf = load_ok("{\"defaults\": {\"leak_bytes\": \"2 KiB\", \"object_growth\": 3}}");
     CU_ASSERT_PTR_NOT_NULL_FATAL(bf);
     const char *file = path_buf;
-    mg_cli_limits cli = {100, 5, 4096};
+    mg_cli_limits cli = cli3(100, 5, 4096);
     mg_budget b;
     mg_budgets_resolve(bf, &cli, "s", "t", &b);
     check_limit(&b.leak_bytes, 2048, MG_SRC_FILE_DEFAULTS, ": defaults", file);
@@ -238,7 +277,7 @@ static void test_fields_cascade(void) {
                                  " \"s/t\": {\"peak_bytes\": \"1 KiB\"}}}");
     CU_ASSERT_PTR_NOT_NULL_FATAL(bf);
     const char *file = path_buf;
-    mg_cli_limits cli = {11, 12, 13};
+    mg_cli_limits cli = cli3(11, 12, 13);
     mg_budget b;
     mg_budgets_resolve(bf, &cli, "s", "t", &b);
     check_limit(&b.leak_bytes, 5, MG_SRC_FILE_TEST, ": tests[\"s/*\"]", file);
@@ -255,7 +294,7 @@ static void test_unlimited_in_file(void) {
                                  " \"object_growth\": \"unlimited\"}}}");
     CU_ASSERT_PTR_NOT_NULL_FATAL(bf);
     const char *file = path_buf;
-    mg_cli_limits cli = {1, 1, 1};
+    mg_cli_limits cli = cli3(1, 1, 1);
     mg_budget b;
     mg_budgets_resolve(bf, &cli, "s", "u", &b);
     check_limit(&b.leak_bytes, MG_UNLIMITED, MG_SRC_FILE_DEFAULTS, ": defaults", file);
@@ -277,25 +316,25 @@ static void test_annotation_over_everything(void) {
     const char *file = path_buf;
     mg_budget b;
     mg_budgets_resolve(bf, NULL, "s", "t", &b);
-    mg_budget_apply_annotation(&b, 4096, MG_LIMIT_UNSET, MG_UNLIMITED, "t.c", 42);
+    CU_ASSERT_EQUAL(annotate3(&b, 4096, MG_LIMIT_UNSET, MG_UNLIMITED, "t.c", 42), 0);
     check_limit(&b.leak_bytes, 4096, MG_SRC_ANNOTATION, "t.c:42", NULL);
     check_limit(&b.object_growth, 6, MG_SRC_FILE_TEST, ": tests[\"s/t\"]", file);
     check_limit(&b.peak_bytes, MG_UNLIMITED, MG_SRC_ANNOTATION, "t.c:42", NULL);
 
     /* A second annotation replaces the first; 0 is a real limit, not "unset". */
-    mg_budget_apply_annotation(&b, MG_LIMIT_UNSET, 0, 8, "u.c", 7);
+    CU_ASSERT_EQUAL(annotate3(&b, MG_LIMIT_UNSET, 0, 8, "u.c", 7), 0);
     check_limit(&b.leak_bytes, 4096, MG_SRC_ANNOTATION, "t.c:42", NULL);
     check_limit(&b.object_growth, 0, MG_SRC_ANNOTATION, "u.c:7", NULL);
     check_limit(&b.peak_bytes, 8, MG_SRC_ANNOTATION, "u.c:7", NULL);
 
-    /* Other negative values mean "no limit"; no file gives no origin. */
-    mg_budget_apply_annotation(&b, -5, MG_LIMIT_UNSET, MG_LIMIT_UNSET, NULL, 0);
+    /* No file gives no origin. */
+    CU_ASSERT_EQUAL(annotate3(&b, MG_UNLIMITED, MG_LIMIT_UNSET, MG_LIMIT_UNSET, NULL, 0), 0);
     check_limit(&b.leak_bytes, MG_UNLIMITED, MG_SRC_ANNOTATION, NULL, NULL);
     mg_budget_free_contents(&b);
 
     /* All unset: nothing changes. */
     mg_budgets_resolve(NULL, NULL, "s", "t", &b);
-    mg_budget_apply_annotation(&b, MG_LIMIT_UNSET, MG_LIMIT_UNSET, MG_LIMIT_UNSET, "t.c", 1);
+    CU_ASSERT_EQUAL(annotate3(&b, MG_LIMIT_UNSET, MG_LIMIT_UNSET, MG_LIMIT_UNSET, "t.c", 1), 0);
     check_limit(&b.leak_bytes, 0, MG_SRC_BUILTIN, NULL, NULL);
     check_limit(&b.object_growth, 0, MG_SRC_BUILTIN, NULL, NULL);
     check_limit(&b.peak_bytes, MG_UNLIMITED, MG_SRC_BUILTIN, NULL, NULL);
@@ -306,28 +345,28 @@ static void test_annotation_over_everything(void) {
 static void test_check_boundaries(void) {
     mg_budget b;
     mg_budgets_resolve(NULL, NULL, "s", "t", &b); /* leak 0, growth 0, peak unlimited */
-    CU_ASSERT_EQUAL(mg_budget_check(&b, 0, 0, INT64_MAX), 0);
-    CU_ASSERT_EQUAL(mg_budget_check(&b, 1, 0, 0), MG_VIOL_LEAK);
-    CU_ASSERT_EQUAL(mg_budget_check(&b, 0, 1, 0), MG_VIOL_GROWTH);
-    CU_ASSERT_EQUAL(mg_budget_check(&b, -100, -3, 0), 0); /* freeing more is fine */
+    CU_ASSERT_EQUAL(check3(&b, 0, 0, INT64_MAX), 0);
+    CU_ASSERT_EQUAL(check3(&b, 1, 0, 0), MG_VIOL_LEAK);
+    CU_ASSERT_EQUAL(check3(&b, 0, 1, 0), MG_VIOL_GROWTH);
+    CU_ASSERT_EQUAL(check3(&b, -100, -3, 0), 0); /* freeing more is fine */
 
-    mg_budget_apply_annotation(&b, 4096, 10, 1 << 20, "t.c", 1);
-    CU_ASSERT_EQUAL(mg_budget_check(&b, 4096, 10, 1 << 20), 0);
-    CU_ASSERT_EQUAL(mg_budget_check(&b, 4097, 10, 1 << 20), MG_VIOL_LEAK);
-    CU_ASSERT_EQUAL(mg_budget_check(&b, 4096, 11, 1 << 20), MG_VIOL_GROWTH);
-    CU_ASSERT_EQUAL(mg_budget_check(&b, 4096, 10, (1 << 20) + 1), MG_VIOL_PEAK);
-    CU_ASSERT_EQUAL(mg_budget_check(&b, 4097, 11, (1 << 20) + 1),
+    CU_ASSERT_EQUAL(annotate3(&b, 4096, 10, 1 << 20, "t.c", 1), 0);
+    CU_ASSERT_EQUAL(check3(&b, 4096, 10, 1 << 20), 0);
+    CU_ASSERT_EQUAL(check3(&b, 4097, 10, 1 << 20), MG_VIOL_LEAK);
+    CU_ASSERT_EQUAL(check3(&b, 4096, 11, 1 << 20), MG_VIOL_GROWTH);
+    CU_ASSERT_EQUAL(check3(&b, 4096, 10, (1 << 20) + 1), MG_VIOL_PEAK);
+    CU_ASSERT_EQUAL(check3(&b, 4097, 11, (1 << 20) + 1),
                     MG_VIOL_LEAK | MG_VIOL_GROWTH | MG_VIOL_PEAK);
 
-    mg_budget_apply_annotation(&b, MG_UNLIMITED, MG_UNLIMITED, MG_UNLIMITED, "t.c", 2);
-    CU_ASSERT_EQUAL(mg_budget_check(&b, INT64_MAX, INT64_MAX, INT64_MAX), 0);
+    CU_ASSERT_EQUAL(annotate3(&b, MG_UNLIMITED, MG_UNLIMITED, MG_UNLIMITED, "t.c", 2), 0);
+    CU_ASSERT_EQUAL(check3(&b, INT64_MAX, INT64_MAX, INT64_MAX), 0);
     mg_budget_free_contents(&b);
 }
 
 static void test_copy(void) {
     mg_budget a, c;
     mg_budgets_resolve(NULL, NULL, "s", "t", &a);
-    mg_budget_apply_annotation(&a, 1, 2, MG_LIMIT_UNSET, "t.c", 3);
+    CU_ASSERT_EQUAL(annotate3(&a, 1, 2, MG_LIMIT_UNSET, "t.c", 3), 0);
     mg_budget_copy(&c, &a);
     CU_ASSERT_EQUAL(c.leak_bytes.value, 1);
     CU_ASSERT_EQUAL(c.object_growth.source, MG_SRC_ANNOTATION);
@@ -450,17 +489,14 @@ static void test_error_structure(void) {
 
 static void test_error_fields(void) {
     load_fails("{\"tests\": {\"a/b\": {\"leak\": 1}}}", 0,
-               ": tests[\"a/b\"]: unknown key \"leak\" (expected leak_bytes, object_growth or "
-               "peak_bytes)");
+               ": tests[\"a/b\"]: unknown key \"leak\" (expected " KEYS ")");
     load_fails("{\"defaults\": {\"peak\": 1}}", 0,
-               ": defaults: unknown key \"peak\" (expected leak_bytes, object_growth or "
-               "peak_bytes)");
+               ": defaults: unknown key \"peak\" (expected " KEYS ")");
     load_fails("{\"defaults\": {\"leak_bytes\": 1, \"leak_bytes\": 2}}", 0,
                ": defaults.leak_bytes: given twice");
     /* Key paths escape quotes like the JSON they came from. */
     load_fails("{\"tests\": {\"a/\\\"q\": {\"x\": 1}}}", 0,
-               ": tests[\"a/\\\"q\"]: unknown key \"x\" (expected leak_bytes, object_growth or "
-               "peak_bytes)");
+               ": tests[\"a/\\\"q\"]: unknown key \"x\" (expected " KEYS ")");
 }
 
 static void test_error_values(void) {
@@ -483,7 +519,8 @@ static void test_error_values(void) {
                ": defaults.object_growth: \"10\" is not a count (use a whole number such as 10, "
                "or null for no limit)");
     load_fails("{\"defaults\": {\"peak_bytes\": 1e30}}", 0,
-               ": defaults.peak_bytes: 1e+30 is too large");
+               ": defaults.peak_bytes: 1e30 is too large (the largest limit is "
+               "9223372036854775807)");
     load_fails("{\"defaults\": {\"leak_bytes\": true}}", 0,
                ": defaults.leak_bytes: expected a size (4096 or \"4 KiB\") or null, not true");
     load_fails("{\"defaults\": {\"object_growth\": [1]}}", 0,
@@ -507,6 +544,212 @@ static void test_error_leaves_nothing(void) {
     CU_ASSERT_PTR_NULL(bf);
 }
 
+/* ---- the whole metric table, settings, exact limits ------------------------------ */
+
+/* Every metric with a budget is a budgets file key, a CLI limit and a checked limit:
+ * lost_bytes, net_bytes and net_blocks as well as the first three. Their built-in
+ * defaults are unlimited; net figures may be negative. */
+static void test_every_metric(void) {
+    mg_budget b;
+    mg_budgets_resolve(NULL, NULL, "s", "t", &b);
+    check_limit(&b.lost_bytes, MG_UNLIMITED, MG_SRC_BUILTIN, NULL, NULL);
+    check_limit(&b.net_bytes, MG_UNLIMITED, MG_SRC_BUILTIN, NULL, NULL);
+    check_limit(&b.net_blocks, MG_UNLIMITED, MG_SRC_BUILTIN, NULL, NULL);
+    mg_budget_free_contents(&b);
+
+    mg_budget_file *bf = load_ok("{\"defaults\": {\"net_bytes\": \"1 KiB\", \"lost_bytes\": 0},"
+                                 " \"tests\": {\"s/*\": {\"net_blocks\": 3}}}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(bf);
+    const char *file = path_buf;
+    mg_cli_limits cli;
+    mg_cli_limits_init(&cli);
+    cli.v[MG_M_NET_BLOCKS] = 100;
+    cli.v[MG_M_LOST_BYTES] = 50;
+    mg_budgets_resolve(bf, &cli, "s", "t", &b);
+    check_limit(&b.net_bytes, 1024, MG_SRC_FILE_DEFAULTS, ": defaults", file);
+    check_limit(&b.lost_bytes, 0, MG_SRC_FILE_DEFAULTS, ": defaults", file);
+    check_limit(&b.net_blocks, 3, MG_SRC_FILE_TEST, ": tests[\"s/*\"]", file);
+    mg_budget_free_contents(&b);
+    mg_budgets_resolve(bf, &cli, "other", "t", &b);
+    check_limit(&b.net_blocks, 100, MG_SRC_CLI, "--net-blocks", NULL);
+    mg_budget_free_contents(&b);
+    mg_budgets_free(bf);
+
+    /* The check: each limit against its figure; only measured figures are judged. */
+    mg_budgets_resolve(NULL, NULL, "s", "t", &b);
+    int64_t v[MG_M_COUNT];
+    for (int m = 0; m < MG_M_COUNT; m++) v[m] = MG_LIMIT_UNSET;
+    v[MG_M_NET_BYTES] = 100;
+    v[MG_M_NET_BLOCKS] = 0;
+    v[MG_M_LOST_BYTES] = 16;
+    char err[256];
+    CU_ASSERT_EQUAL_FATAL(mg_budget_apply_annotation(&b, v, "t.c", 9, err, sizeof err), 0);
+    check_limit(&b.net_bytes, 100, MG_SRC_ANNOTATION, "t.c:9", NULL);
+    int64_t fig[MG_M_COUNT] = {0};
+    fig[MG_M_NET_BYTES] = 101;
+    fig[MG_M_NET_BLOCKS] = -5; /* a test that freed more than it allocated */
+    fig[MG_M_LOST_BYTES] = 17;
+    const unsigned all = MG_M_ALL;
+    CU_ASSERT_EQUAL(mg_budget_check(&b, fig, all),
+                    MG_M_BIT(MG_M_NET_BYTES) | MG_M_BIT(MG_M_LOST_BYTES));
+    CU_ASSERT_EQUAL(mg_budget_check(&b, fig, all & ~MG_M_BIT(MG_M_LOST_BYTES)),
+                    MG_M_BIT(MG_M_NET_BYTES));
+    fig[MG_M_NET_BLOCKS] = 1;
+    CU_ASSERT_EQUAL(mg_budget_check(&b, fig, MG_M_BIT(MG_M_NET_BLOCKS)), MG_M_BIT(MG_M_NET_BLOCKS));
+    /* Metrics without a budget are never judged, whatever their figure. */
+    fig[MG_M_ALLOCS] = INT64_MAX;
+    fig[MG_M_LOST_BLOCKS] = INT64_MAX;
+    CU_ASSERT_EQUAL(mg_budget_check(&b, fig, MG_M_BIT(MG_M_ALLOCS) | MG_M_BIT(MG_M_LOST_BLOCKS)), 0);
+    mg_budget_free_contents(&b);
+}
+
+/* A negative annotation value other than MEMGATE_UNLIMITED, or one for a metric without
+ * a budget, is an error that names the field, the value and the place; the budget is
+ * left as it was (nothing of the annotation applies). */
+static void test_annotation_errors(void) {
+    mg_budget b;
+    mg_budgets_resolve(NULL, NULL, "s", "t", &b);
+    int64_t v[MG_M_COUNT];
+    for (int m = 0; m < MG_M_COUNT; m++) v[m] = MG_LIMIT_UNSET;
+    v[MG_M_PEAK] = 4096;
+    v[MG_M_LEAK] = -5;
+    char err[256] = "";
+    CU_ASSERT_EQUAL(mg_budget_apply_annotation(&b, v, "t.c", 12, err, sizeof err), -1);
+    CU_ASSERT_STRING_EQUAL(err, "MEMGATE_BUDGET(.leak_bytes = -5) at t.c:12: a limit must be "
+                                ">= 0 or MEMGATE_UNLIMITED");
+    check_limit(&b.leak_bytes, 0, MG_SRC_BUILTIN, NULL, NULL);
+    check_limit(&b.peak_bytes, MG_UNLIMITED, MG_SRC_BUILTIN, NULL, NULL);
+
+    v[MG_M_LEAK] = MG_LIMIT_UNSET;
+    v[MG_M_NET_BLOCKS] = INT64_MIN;
+    CU_ASSERT_EQUAL(mg_budget_apply_annotation(&b, v, NULL, 0, err, sizeof err), -1);
+    CU_ASSERT_STRING_EQUAL(err, "MEMGATE_BUDGET(.net_blocks = -9223372036854775808): a limit "
+                                "must be >= 0 or MEMGATE_UNLIMITED");
+    v[MG_M_NET_BLOCKS] = MG_LIMIT_UNSET;
+    v[MG_M_ALLOCS] = 10;
+    CU_ASSERT_EQUAL(mg_budget_apply_annotation(&b, v, "t.c", 3, err, sizeof err), -1);
+    CU_ASSERT_STRING_EQUAL(err, "MEMGATE_BUDGET(.allocations = 10) at t.c:3: allocations has "
+                                "no budget");
+    check_limit(&b.peak_bytes, MG_UNLIMITED, MG_SRC_BUILTIN, NULL, NULL);
+
+    /* The same annotation without the bad field applies. */
+    v[MG_M_ALLOCS] = MG_LIMIT_UNSET;
+    CU_ASSERT_EQUAL(mg_budget_apply_annotation(&b, v, "t.c", 3, err, sizeof err), 0);
+    check_limit(&b.peak_bytes, 4096, MG_SRC_ANNOTATION, "t.c:3", NULL);
+    mg_budget_free_contents(&b);
+}
+
+/* Settings that are not limits: warmups, isolation, alloc_functions and repeat, by the
+ * same precedence as limits (builtin < CLI < file defaults < file tests). */
+static void test_settings(void) {
+    mg_budget b;
+    mg_budgets_resolve(NULL, NULL, "s", "t", &b);
+    CU_ASSERT_EQUAL(b.settings.warmups, 0);
+    CU_ASSERT_EQUAL(b.settings.isolation, MG_ISO_TEST);
+    CU_ASSERT_EQUAL(b.settings.repeat, 1);
+    CU_ASSERT_EQUAL(b.settings.nalloc_functions, 0);
+    mg_budget_free_contents(&b);
+
+    mg_budget_file *bf = load_ok(
+        "{\"defaults\": {\"warmups\": 1, \"alloc_functions\": [\"xmalloc\", \"pool_*\"]},"
+        " \"tests\": {\"db/*\": {\"isolation\": \"suite\", \"repeat\": 3},"
+        "             \"db/slow\": {\"warmups\": 0, \"alloc_functions\": []},"
+        "             \"db/big\": {\"warmups\": 4294967295}}}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(bf);
+    const char *globs[] = {"mosquitto__*"};
+    mg_cli_limits cli;
+    mg_cli_limits_init(&cli);
+    cli.warmups = 2;
+    cli.isolation = MG_ISO_TEST;
+    cli.repeat = 2;
+    cli.alloc_functions = globs;
+    cli.nalloc_functions = 1;
+
+    mg_budgets_resolve(bf, &cli, "db", "fast", &b);
+    CU_ASSERT_EQUAL(b.settings.warmups, 1);             /* file defaults over the CLI */
+    CU_ASSERT_EQUAL(b.settings.isolation, MG_ISO_SUITE); /* the glob entry */
+    CU_ASSERT_EQUAL(b.settings.repeat, 3);
+    CU_ASSERT_EQUAL_FATAL(b.settings.nalloc_functions, 2);
+    CU_ASSERT_STRING_EQUAL(b.settings.alloc_functions[0], "xmalloc");
+    CU_ASSERT_STRING_EQUAL(b.settings.alloc_functions[1], "pool_*");
+    /* A copy owns its globs. */
+    mg_budget c;
+    mg_budget_copy(&c, &b);
+    mg_budget_free_contents(&b);
+    CU_ASSERT_STRING_EQUAL(c.settings.alloc_functions[1], "pool_*");
+    mg_budget_free_contents(&c);
+    CU_ASSERT_PTR_NULL(c.settings.alloc_functions);
+
+    /* The exact entry sets only what it names; an empty list replaces the defaults'. */
+    mg_budgets_resolve(bf, &cli, "db", "slow", &b);
+    CU_ASSERT_EQUAL(b.settings.warmups, 0);
+    CU_ASSERT_EQUAL(b.settings.isolation, MG_ISO_SUITE);
+    CU_ASSERT_EQUAL(b.settings.nalloc_functions, 0);
+    mg_budget_free_contents(&b);
+    mg_budgets_resolve(bf, &cli, "db", "big", &b);
+    CU_ASSERT_EQUAL(b.settings.warmups, 4294967295u);
+    mg_budget_free_contents(&b);
+    /* Without the file, the CLI's settings apply. */
+    mg_budgets_resolve(NULL, &cli, "db", "fast", &b);
+    CU_ASSERT_EQUAL(b.settings.warmups, 2);
+    CU_ASSERT_EQUAL(b.settings.repeat, 2);
+    CU_ASSERT_EQUAL_FATAL(b.settings.nalloc_functions, 1);
+    CU_ASSERT_STRING_EQUAL(b.settings.alloc_functions[0], "mosquitto__*");
+    mg_budget_free_contents(&b);
+    mg_budgets_free(bf);
+
+    load_fails("{\"defaults\": {\"warmups\": -1}}", 0,
+               ": defaults.warmups: expected a whole number >= 0, not -1");
+    load_fails("{\"defaults\": {\"warmups\": \"2\"}}", 0,
+               ": defaults.warmups: expected a whole number >= 0, not \"2\"");
+    load_fails("{\"defaults\": {\"warmups\": 4294967296}}", 0,
+               ": defaults.warmups: 4294967296 is too large (at most 4294967295)");
+    load_fails("{\"defaults\": {\"repeat\": 0}}", 0,
+               ": defaults.repeat: expected a whole number >= 1, not 0");
+    load_fails("{\"defaults\": {\"repeat\": 1.5}}", 0,
+               ": defaults.repeat: expected a whole number >= 1, not 1.5");
+    load_fails("{\"tests\": {\"a/*\": {\"isolation\": \"process\"}}}", 0,
+               ": tests[\"a/*\"].isolation: expected \"test\" or \"suite\", not \"process\"");
+    load_fails("{\"defaults\": {\"alloc_functions\": \"xmalloc\"}}", 0,
+               ": defaults.alloc_functions: expected an array of function name globs such as "
+               "[\"xmalloc\", \"pool_*\"], not \"xmalloc\"");
+    load_fails("{\"defaults\": {\"alloc_functions\": [\"a\", 1]}}", 0,
+               ": defaults.alloc_functions[1]: expected a non-empty string, not 1");
+    load_fails("{\"defaults\": {\"alloc_functions\": [\"\"]}}", 0,
+               ": defaults.alloc_functions[0]: expected a non-empty string, not \"\"");
+    load_fails("{\"defaults\": {\"warmups\": 1, \"warmups\": 2}}", 0,
+               ": defaults.warmups: given twice");
+}
+
+/* Limits are exact 64-bit integers: 2^53+1 and 2^63-1 (documented as the largest) load
+ * as written, 2^63 is refused with the largest allowed value in the message. */
+static void test_exact_limits(void) {
+    mg_budget_file *bf = load_ok("{\"defaults\": {\"peak_bytes\": 9223372036854775807, "
+                                 "\"leak_bytes\": 9007199254740993, \"object_growth\": 1e3, "
+                                 "\"net_bytes\": 4096.0}}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(bf);
+    mg_budget b;
+    mg_budgets_resolve(bf, NULL, "s", "t", &b);
+    CU_ASSERT_EQUAL(b.peak_bytes.value, INT64_MAX);
+    CU_ASSERT_EQUAL(b.leak_bytes.value, 9007199254740993LL);
+    CU_ASSERT_EQUAL(b.object_growth.value, 1000);
+    CU_ASSERT_EQUAL(b.net_bytes.value, 4096);
+    /* One byte over the exact limit breaks it, which a double could not tell. */
+    CU_ASSERT_EQUAL(check3(&b, 9007199254740993LL, 0, 0), 0);
+    CU_ASSERT_EQUAL(check3(&b, 9007199254740994LL, 0, 0), MG_VIOL_LEAK);
+    mg_budget_free_contents(&b);
+    mg_budgets_free(bf);
+
+    load_fails("{\"defaults\": {\"peak_bytes\": 9223372036854775808}}", 0,
+               ": defaults.peak_bytes: 9223372036854775808 is too large (the largest limit is "
+               "9223372036854775807)");
+    load_fails("{\"defaults\": {\"peak_bytes\": -9223372036854775809}}", 0,
+               ": defaults.peak_bytes: -9223372036854775809 is negative (use null or "
+               "\"unlimited\" for no limit)");
+    load_fails("{\"defaults\": {\"net_blocks\": 1e-1}}", 0,
+               ": defaults.net_blocks: 1e-1 is not a whole number of objects");
+}
+
 static const mgt_case precedence_cases[] = {
     {"builtin_defaults", test_builtin_defaults},
     {"cli_over_builtin", test_cli_over_builtin},
@@ -522,6 +765,10 @@ static const mgt_case precedence_cases[] = {
     {"check_boundaries", test_check_boundaries},
     {"copy", test_copy},
     {"load_accepts", test_load_accepts},
+    {"every_metric", test_every_metric},
+    {"annotation_errors", test_annotation_errors},
+    {"settings", test_settings},
+    {"exact_limits", test_exact_limits},
     {NULL, NULL},
 };
 

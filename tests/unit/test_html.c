@@ -489,12 +489,14 @@ static void test_merge(void) {
 }
 
 static void test_merge_removed_keys(void) {
-    /* Shard 1 runs test_cache:core/alloc_free and calls parser/tokens removed; shard 2
-     * runs parser/tokens and calls core/alloc_free removed: neither is really gone. */
+    /* Shard 1 runs test_cache's core/alloc_free and calls parser/tokens removed; shard 2
+     * runs parser/tokens and calls core/alloc_free removed: neither is really gone.
+     * Baseline keys name the binary as given, "./build/tests/test_cache". */
     char err[512];
     const char *files[2] = {"s1.json", "s2.json"};
     size_t pick[2] = {0, 10};
-    const char *removed[2] = {"test_parser:parser/tokens", "test_cache:core/alloc_free"};
+    const char *removed[2] = {"./build/tests/test_parser:parser/tokens",
+                              "./build/tests/test_cache:core/alloc_free"};
     char *paths[2];
     for (int k = 0; k < 2; k++) {
         mg_run run;
@@ -697,6 +699,113 @@ static void test_report_errors(void) {
     free(bad_dir);
 }
 
+/* The figures beyond leak, growth and peak: lost and net figures in a test's limits
+ * table when they were measured (never when not), suppressed memory, notes, the lost
+ * part of a traceback, run warnings and an interrupted run; the summary table keeps its
+ * three figure columns. */
+static void test_new_figures(void) {
+    mg_run run;
+    hfx_make_run(&run);
+    mg_test_result *t = &run.tests[1]; /* cache/grows */
+    mg_test_set(t, MG_M_LOST_BYTES, 4096);
+    mg_test_set(t, MG_M_LOST_BLOCKS, 1);
+    mg_test_set(t, MG_M_NET_BYTES, -2048);
+    mgt_limit(&t->budget.net_bytes, 0, MG_SRC_CLI, "--net-bytes");
+    t->suppressed_bytes = 64;
+    t->suppressed_blocks = 2;
+    mg_test_add_note(t, "threads were still running <after> the test");
+    t->diffs[0].lost_known = true;
+    t->diffs[0].lost_size = 4096;
+    t->diffs[0].lost_count = 1;
+    run.tests[0].known &= ~MG_M_BIT(MG_M_LEAK); /* core/alloc_free: leak not measured */
+    run.interrupted = true;
+    mg_run_add_warning(&run, "2 tests of this run have the baseline key \"a<b\"");
+    char *html = render(&run, "figures.html");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(html);
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<tr data-metric=\"lost_bytes\"><th>lost</th>"
+                                        "<td class=\"num\" title=\"4096\">4.0 KiB</td>"
+                                        "<td class=\"num\">unlimited</td>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<tr data-metric=\"lost_blocks\"><th>lost blocks</th>"
+                                        "<td class=\"num\">1</td>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<tr data-metric=\"net_bytes\"><th>net</th>"
+                                        "<td class=\"num\" title=\"-2048\">-2.0 KiB</td>"
+                                        "<td class=\"num\">0 B</td><td class=\"src\">cli: "
+                                        "--net-bytes</td>"));
+    CU_ASSERT_EQUAL(mgt_count_of(html, "data-metric=\"net_bytes\""), 1); /* measured once */
+    CU_ASSERT_EQUAL(mgt_count_of(html, "data-metric=\"net_blocks\""), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<p class=\"note\">Suppressed: 64 B in 2 blocks.</p>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<p class=\"note\">threads were still running "
+                                        "&lt;after&gt; the test</p>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<b>+4.0 KiB</b> in 1 block (lost 4.0 KiB in 1 block)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<p class=\"note\">The run was interrupted"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<p class=\"note\">Warning: 2 tests of this run have the "
+                                        "baseline key &quot;a&lt;b&quot;</p>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<th class=\"num\" data-sort=\"num\">Leak</th>"
+                                        "<th class=\"num\" data-sort=\"num\">Growth</th>"
+                                        "<th class=\"num\" data-sort=\"num\">Peak</th>"
+                                        "<th class=\"num\" data-sort=\"num\">Time</th>"));
+    /* A figure that was not measured shows as a dash in its column and has no row. */
+    const char *row0 = strstr(html, "<tr data-i=\"0\"");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(row0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(row0, "<td class=\"num na\" data-v=\"\">\xE2\x80\x93</td>"));
+    const char *sec0 = strstr(html, "id=\"t-0\""), *sec1 = strstr(html, "id=\"t-1\"");
+    CU_ASSERT_FATAL(sec0 && sec1);
+    const char *leak_row = strstr(sec0, "data-metric=\"leaked_bytes\"");
+    CU_ASSERT(leak_row == NULL || leak_row > sec1);
+    free(html);
+    mg_run_free_contents(&run);
+}
+
+/* `memgate report` and `memgate merge` take what `memgate run --json` wrote, exactly:
+ * limits and figures beyond 2^53 come out as they went in; warnings and an
+ * interrupted input carry over into the merged report. */
+static void test_commands_exact(void) {
+    char err[512] = "";
+    char *parts[2];
+    for (int k = 0; k < 2; k++) {
+        mg_run run = {0};
+        mg_test_result *t = mgt_test(&run, "./t", "s", k ? "b" : "a", MG_ST_PASS, 1);
+        t->leaked_bytes = 9007199254740993LL;
+        t->peak_bytes = 9007199254740993LL + k;
+        mgt_limit(&t->budget.leak_bytes, 9007199254740993LL, MG_SRC_FILE_DEFAULTS, "b: defaults");
+        mgt_limit(&t->budget.peak_bytes, INT64_MAX, MG_SRC_CLI, "--peak");
+        run.interrupted = k == 1;
+        mg_run_add_warning(&run, "shared warning");
+        if (k) mg_run_add_warning(&run, "warning of part %d", k);
+        parts[k] = mgt_tmp_path(k ? "exact-b.json" : "exact-a.json");
+        CU_ASSERT_EQUAL(mg_report_json_write(&run, parts[k], err, sizeof err), 0);
+        mg_run_free_contents(&run);
+    }
+    char *merged = mgt_tmp_path("exact-merged.json"), *again = mgt_tmp_path("exact-again.json");
+    captured c = call(mg_cmd_merge, (const char *[]){"merge", merged, parts[0], parts[1], NULL});
+    CU_ASSERT_EQUAL(c.rc, 0);
+    if (c.rc) fprintf(stderr, "\nmerge: %s\n", c.err);
+    captured_free(&c);
+    c = call(mg_cmd_report, (const char *[]){"report", merged, "--json", again, NULL});
+    CU_ASSERT_EQUAL(c.rc, 0);
+    if (c.rc) fprintf(stderr, "\nreport: %s\n", c.err);
+    captured_free(&c);
+    mg_run back;
+    CU_ASSERT_EQUAL_FATAL(mg_report_json_read(again, &back, err, sizeof err), 0);
+    CU_ASSERT_EQUAL_FATAL(back.ntests, 2);
+    CU_ASSERT_EQUAL(back.tests[0].leaked_bytes, 9007199254740993LL);
+    CU_ASSERT_EQUAL(back.tests[1].peak_bytes, 9007199254740994LL);
+    CU_ASSERT_EQUAL(back.tests[0].budget.leak_bytes.value, 9007199254740993LL);
+    CU_ASSERT_EQUAL(back.tests[1].budget.peak_bytes.value, INT64_MAX);
+    CU_ASSERT_TRUE(back.interrupted);
+    CU_ASSERT_EQUAL_FATAL(back.nwarnings, 2);
+    CU_ASSERT_STRING_EQUAL(back.warnings[0], "shared warning");
+    CU_ASSERT_STRING_EQUAL(back.warnings[1], "warning of part 1");
+    mg_run_free_contents(&back);
+    char *text = mgt_slurp(again);
+    CU_ASSERT(text && strstr(text, "\"value\":\t9223372036854775807,"));
+    free(text);
+    free(parts[0]);
+    free(parts[1]);
+    free(merged);
+    free(again);
+}
+
 MGT_MAIN({
     static const mgt_case page[] = {
         {"structure", test_structure},
@@ -708,6 +817,7 @@ MGT_MAIN({
         {"output_tail", test_output_tail},
         {"empty_and_plain", test_empty_and_plain},
         {"atomic_write", test_atomic_write},
+        {"new_figures", test_new_figures},
         {NULL, NULL},
     };
     static const mgt_case commands[] = {
@@ -716,6 +826,7 @@ MGT_MAIN({
         {"merge_errors", test_merge_errors},
         {"report_outputs", test_report_outputs},
         {"report_errors", test_report_errors},
+        {"exact", test_commands_exact},
         {NULL, NULL},
     };
     if (mgt_add_suite("html", page) || mgt_add_suite("commands", commands)) return 2;

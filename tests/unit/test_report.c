@@ -2,8 +2,11 @@
  * Tests of the three reporters (console, JUnit XML, JSON) over one fixed run that has
  * every status, a C++ template symbol full of <>&, quotes, non-ASCII and control
  * characters in a test name, invalid UTF-8 in captured output, an unlimited limit,
- * growth and peak tracebacks, assertion failures and captured output, and a baseline
- * comparison (same, new, regressed, removed keys) of shard 1/2.
+ * growth and peak tracebacks (with lost memory and a culprit frame), assertion failures
+ * and captured output, lost and net figures, a net budget, suppressed memory, notes, a
+ * suite entry run with suite isolation and warm-ups, figures that were not measured, run
+ * warnings, an interrupted run, and a baseline comparison (same, new, regressed, removed
+ * keys) of shard 1/2. Also the exact integers of jsonutil.c.
  *
  * Golden files: tests/golden/report.{console.txt,junit.xml,json}. The fixture's clock,
  * host and durations are fixed, so only the memgate version is masked (as @VERSION@).
@@ -14,6 +17,7 @@
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <memgate/version.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -22,6 +26,7 @@
 #include <unistd.h>
 
 #include "mgtest.h"
+#include "jsonutil.h"
 #include "mgtest_util.h"
 #include "report.h"
 #include "report_common.h"
@@ -71,6 +76,11 @@ static void make_run(mg_run *run) {
     t->ndiffs = 4;
     t->diffs = mg_xcalloc(4, sizeof *t->diffs);
     mgt_entry(&t->diffs[0], 4096, 4096, 1, 1, 11);
+    /* All of it is lost; the one-line summaries name cache_put, not the library frame. */
+    t->diffs[0].lost_known = true;
+    t->diffs[0].lost_size = 4096;
+    t->diffs[0].lost_count = 1;
+    t->diffs[0].culprit = 1;
     mgt_frame(&t->diffs[0].frames[0], CXX_SYMBOL, "/usr/include/c++/12/bits/vector.tcc", 512,
               "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", 0x7f0012345678ull);
     mgt_frame(&t->diffs[0].frames[1], "cache_put", "/src/cache.c", 88, BIN_CACHE, 0x401a2b);
@@ -80,6 +90,7 @@ static void make_run(mg_run *run) {
         mgt_frame(&t->diffs[0].frames[k], fn, "/src/deep/deep.c", 100 + k, BIN_CACHE, 0x402000 + k);
     }
     mgt_entry(&t->diffs[1], 64, 48, 3, 2, 2);
+    t->diffs[1].lost_known = true; /* measured: nothing of it lost */
     mgt_frame(&t->diffs[1].frames[0], "??", NULL, 0, "/lib/x86_64-linux-gnu/libfoo.so.1", 0x1234);
     mgt_frame(&t->diffs[1].frames[1], "??", NULL, 0, NULL, 0xdeadbeef);
     mgt_entry(&t->diffs[2], 8, 8, 1, 1, 1);
@@ -90,6 +101,15 @@ static void make_run(mg_run *run) {
     t->message = mg_xstrdup("leak and object growth over budget");
     t->output = mg_xstrdup("cache: warming up\n");
     mgt_base(t, MG_BASE_SAME, 4100, 3, 20000, 12, 0);
+    /* The traced run measured what was lost and the net figures: net blocks differ from
+     * the growth (shown on the line), net bytes equal the leak (not shown). */
+    mg_test_set(t, MG_M_LOST_BYTES, 4096);
+    mg_test_set(t, MG_M_LOST_BLOCKS, 1);
+    mg_test_set(t, MG_M_NET_BYTES, 4100);
+    mg_test_set(t, MG_M_NET_BLOCKS, 2);
+    t->suppressed_bytes = 64;
+    t->suppressed_blocks = 2;
+    mg_test_add_note(t, "threads were still running after the test");
 
     /* A peak breach plus assertion failures, under a name full of awkward characters. */
     t = mgt_test(run, BIN_CACHE, "cache", ODD_NAME, MG_ST_FAIL, 1.5);
@@ -118,8 +138,12 @@ static void make_run(mg_run *run) {
     t->failures[1].condition = mg_xstrdup("x < y && \"quoted\" != 'c'");
     t->traced = true;
     t->rerun_mismatch = true;
-    /* Regressed against the baseline as well: peak (also over budget) and allocations. */
+    /* Regressed against the baseline as well: peak (also over budget) and allocations,
+     * each held to the default tolerance of 10%. */
     mgt_base(t, MG_BASE_REGRESSED, 0, 0, 30 * 1024 * 1024, 2, MG_VIOL_PEAK | MG_VIOL_ALLOCS);
+    t->baseline.tol_known = true;
+    t->baseline.tol[MG_M_PEAK].percent = 10;
+    t->baseline.tol[MG_M_ALLOCS].percent = 10;
 
     t = mgt_test(run, BIN_PARSER, "parser", "segv", MG_ST_CRASH, 0.03);
     t->signal = 11;
@@ -150,6 +174,19 @@ static void make_run(mg_run *run) {
     mgt_entry(&t->diffs[0], 100, 100, 1, 1, 1);
     mgt_frame(&t->diffs[0].frames[0], "intern", "/src/parser.c", 9, BIN_PARSER, 0x405000);
     mgt_base(t, MG_BASE_NEW, 0, 0, 0, 0, 0);
+    /* A net budget, so the net figure (negative: the test freed older memory) shows. */
+    mgt_limit(&t->budget.net_bytes, 1024 * 1024, MG_SRC_FILE_DEFAULTS, "budgets.json: defaults");
+    mg_test_set(t, MG_M_NET_BYTES, -100);
+    mg_test_set(t, MG_M_NET_BLOCKS, 0);
+
+    /* The suite's own entry, its tests run in one child with two warm-ups; its
+     * allocations were not measured. */
+    t = mgt_test(run, BIN_CACHE, "cache", MG_SUITE_ENTRY_NAME, MG_ST_PASS, 0.05);
+    t->kind = MG_KIND_SUITE;
+    t->isolation = MG_ISO_SUITE;
+    t->warmups = 2;
+    t->peak_bytes = 512;
+    t->known &= ~MG_M_BIT(MG_M_ALLOCS);
 
     run->baseline_path = mg_xstrdup("ci/memgate-baseline.json");
     run->nbaseline_removed = 2;
@@ -157,6 +194,8 @@ static void make_run(mg_run *run) {
     run->baseline_removed[0] = mg_xstrdup("test_cache:cache/evicted");
     run->baseline_removed[1] = mg_xstrdup("test_parser:parser/old \"one\"");
     run->shard = mg_xstrdup("1/2");
+    run->interrupted = true;
+    mg_run_add_warning(run, "baseline ci/memgate-baseline.json is in the old format");
 }
 
 /* ---- rendering ----------------------------------------------------------------- */
@@ -308,6 +347,10 @@ static bool run_differs(const mg_run *a, const mg_run *b, char *buf, size_t len)
     for (size_t i = 0; i < a->nbaseline_removed; i++)
         DIFF(!same_str(a->baseline_removed[i], b->baseline_removed[i]), "baseline_removed[%zu]", i);
     DIFF(!same_str(a->shard, b->shard), "shard");
+    DIFF(a->interrupted != b->interrupted, "interrupted");
+    DIFF(a->nwarnings != b->nwarnings, "nwarnings");
+    for (size_t i = 0; i < a->nwarnings; i++)
+        DIFF(!same_str(a->warnings[i], b->warnings[i]), "warnings[%zu]", i);
     DIFF(a->ntests != b->ntests, "ntests %zu vs %zu", a->ntests, b->ntests);
     for (size_t i = 0; i < a->ntests; i++) {
         const mg_test_result *x = &a->tests[i], *y = &b->tests[i];
@@ -315,26 +358,40 @@ static bool run_differs(const mg_run *a, const mg_run *b, char *buf, size_t len)
         DIFF(!same_str(x->suite, y->suite), "tests[%zu].suite", i);
         DIFF(!same_str(x->name, y->name), "tests[%zu].name", i);
         DIFF(x->status != y->status, "tests[%zu].status", i);
-        DIFF(x->leaked_bytes != y->leaked_bytes, "tests[%zu].leaked_bytes", i);
-        DIFF(x->object_growth != y->object_growth, "tests[%zu].object_growth", i);
-        DIFF(x->peak_bytes != y->peak_bytes, "tests[%zu].peak_bytes", i);
-        DIFF(x->allocations != y->allocations, "tests[%zu].allocations", i);
-        const mg_limit *lx[] = {&x->budget.leak_bytes, &x->budget.object_growth,
-                                &x->budget.peak_bytes};
-        const mg_limit *ly[] = {&y->budget.leak_bytes, &y->budget.object_growth,
-                                &y->budget.peak_bytes};
-        for (int k = 0; k < 3; k++) {
-            DIFF(lx[k]->value != ly[k]->value, "tests[%zu].budget[%d].value", i, k);
-            DIFF(lx[k]->source != ly[k]->source, "tests[%zu].budget[%d].source", i, k);
-            DIFF(!same_str(lx[k]->origin, ly[k]->origin), "tests[%zu].budget[%d].origin", i, k);
+        DIFF(x->kind != y->kind, "tests[%zu].kind", i);
+        DIFF(x->isolation != y->isolation, "tests[%zu].isolation", i);
+        DIFF(x->warmups != y->warmups, "tests[%zu].warmups", i);
+        DIFF(x->known != y->known, "tests[%zu].known %#x vs %#x", i, x->known, y->known);
+        for (int m = 0; m < MG_M_COUNT; m++) {
+            /* A figure that was not measured has no value to keep. */
+            if (mg_test_known(x, (mg_metric)m))
+                DIFF(x->fig[m] != y->fig[m], "tests[%zu].%s", i, mg_metrics[m].key);
+            /* Limits of metrics without a budget are not written. */
+            if (!mg_metrics[m].budget_key) continue;
+            const mg_limit *lx = &x->budget.lim[m], *ly = &y->budget.lim[m];
+            DIFF(lx->value != ly->value, "tests[%zu].budget.%s.value", i, mg_metric_name(m));
+            DIFF(lx->source != ly->source, "tests[%zu].budget.%s.source", i, mg_metric_name(m));
+            DIFF(!same_str(lx->origin, ly->origin), "tests[%zu].budget.%s.origin", i,
+                 mg_metric_name(m));
         }
+        DIFF(x->suppressed_bytes != y->suppressed_bytes ||
+                 x->suppressed_blocks != y->suppressed_blocks,
+             "tests[%zu].suppressed", i);
+        DIFF(x->nnotes != y->nnotes, "tests[%zu].nnotes", i);
+        for (size_t k = 0; k < x->nnotes; k++)
+            DIFF(!same_str(x->notes[k], y->notes[k]), "tests[%zu].notes[%zu]", i, k);
         DIFF(x->violations != y->violations, "tests[%zu].violations", i);
         DIFF(x->baseline.state != y->baseline.state, "tests[%zu].baseline.state", i);
-        DIFF(x->baseline.leaked_bytes != y->baseline.leaked_bytes ||
-                 x->baseline.object_growth != y->baseline.object_growth ||
-                 x->baseline.peak_bytes != y->baseline.peak_bytes ||
-                 x->baseline.allocations != y->baseline.allocations,
-             "tests[%zu].baseline figures", i);
+        for (int m = 0; m < MG_M_COUNT; m++) {
+            if (!mg_metrics[m].baseline) continue;
+            DIFF(x->baseline.fig[m] != y->baseline.fig[m], "tests[%zu].baseline.%s", i,
+                 mg_metrics[m].key);
+            if (x->baseline.tol_known)
+                DIFF(x->baseline.tol[m].percent != y->baseline.tol[m].percent ||
+                         x->baseline.tol[m].absolute != y->baseline.tol[m].absolute,
+                     "tests[%zu].baseline.tolerance.%s", i, mg_metrics[m].key);
+        }
+        DIFF(x->baseline.tol_known != y->baseline.tol_known, "tests[%zu].baseline.tol_known", i);
         DIFF(x->baseline.regressions != y->baseline.regressions, "tests[%zu].baseline.regressions",
              i);
         for (int which = 0; which < 2; which++) {
@@ -347,6 +404,11 @@ static bool run_differs(const mg_run *a, const mg_run *b, char *buf, size_t len)
                 DIFF(ex[e].size != ey[e].size || ex[e].size_diff != ey[e].size_diff ||
                          ex[e].count != ey[e].count || ex[e].count_diff != ey[e].count_diff,
                      "tests[%zu].%s[%zu] figures", i, what, e);
+                DIFF(ex[e].lost_known != ey[e].lost_known ||
+                         (ex[e].lost_known && (ex[e].lost_size != ey[e].lost_size ||
+                                               ex[e].lost_count != ey[e].lost_count)),
+                     "tests[%zu].%s[%zu] lost", i, what, e);
+                DIFF(ex[e].culprit != ey[e].culprit, "tests[%zu].%s[%zu].culprit", i, what, e);
                 DIFF(ex[e].nframes != ey[e].nframes, "tests[%zu].%s[%zu].nframes", i, what, e);
                 for (size_t f = 0; f < ex[e].nframes; f++) {
                     const mg_frame *fx = &ex[e].frames[f], *fy = &ey[e].frames[f];
@@ -410,6 +472,15 @@ static void test_json_roundtrip(void) {
     back.tests[0].baseline.peak_bytes++;
     CU_ASSERT_TRUE(run_differs(&run, &back, diff, sizeof diff));
     back.tests[0].baseline.peak_bytes--;
+    back.tests[1].net_blocks++;
+    CU_ASSERT_TRUE(run_differs(&run, &back, diff, sizeof diff));
+    back.tests[1].net_blocks--;
+    back.tests[1].diffs[0].culprit = 0;
+    CU_ASSERT_TRUE(run_differs(&run, &back, diff, sizeof diff));
+    back.tests[1].diffs[0].culprit = 1;
+    back.tests[8].known |= MG_M_BIT(MG_M_ALLOCS);
+    CU_ASSERT_TRUE(run_differs(&run, &back, diff, sizeof diff));
+    back.tests[8].known &= ~MG_M_BIT(MG_M_ALLOCS);
     CU_ASSERT_FALSE(run_differs(&run, &back, diff, sizeof diff));
 
     free(t1);
@@ -444,21 +515,32 @@ static void test_json_fields(void) {
     const cJSON *sum = item(doc, "summary");
     CU_ASSERT(cJSON_IsObject(sum));
     static const char *keys[] = {"total", "pass", "fail", "crash", "timeout", "error", "skip"};
-    static const double want[] = {8, 2, 2, 1, 1, 1, 1};
+    static const double want[] = {9, 3, 2, 1, 1, 1, 1};
     for (int i = 0; i < 7; i++)
         CU_ASSERT_DOUBLE_EQUAL(cJSON_GetNumberValue(item(sum, keys[i])), want[i], 0);
 
     const cJSON *tests = item(doc, "tests");
-    CU_ASSERT_FATAL(cJSON_IsArray(tests) && cJSON_GetArraySize(tests) == 8);
-    static const char *strs[] = {"suite", "name", "binary", "status"};
-    static const char *nums[] = {"leaked_bytes", "object_growth", "peak_bytes", "allocations",
-                                 "exit_code",    "duration_s"};
-    static const char *arrs[] = {"violations", "diffs", "peak_diffs", "failures"};
+    CU_ASSERT_FATAL(cJSON_IsArray(tests) && cJSON_GetArraySize(tests) == 9);
+    /* Only an interrupted run has "interrupted"; warnings are always there. */
+    CU_ASSERT(cJSON_IsTrue(item(doc, "interrupted")));
+    CU_ASSERT_EQUAL(cJSON_GetArraySize(item(doc, "warnings")), 1);
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetArrayItem(item(doc, "warnings"), 0)),
+                           "baseline ci/memgate-baseline.json is in the old format");
+    static const char *strs[] = {"suite", "name", "binary", "status", "kind", "isolation"};
+    static const char *nums[] = {"leaked_bytes",     "object_growth",     "peak_bytes",
+                                 "exit_code",        "duration_s",        "warmups",
+                                 "suppressed_bytes", "suppressed_blocks"};
+    static const char *arrs[] = {"violations", "diffs", "peak_diffs", "failures", "notes"};
     const cJSON *t;
     cJSON_ArrayForEach(t, tests) {
-        for (int i = 0; i < 4; i++) CU_ASSERT(cJSON_IsString(item(t, strs[i])));
-        for (int i = 0; i < 6; i++) CU_ASSERT(cJSON_IsNumber(item(t, nums[i])));
-        for (int i = 0; i < 4; i++) CU_ASSERT(cJSON_IsArray(item(t, arrs[i])));
+        for (int i = 0; i < 6; i++) CU_ASSERT(cJSON_IsString(item(t, strs[i])));
+        for (int i = 0; i < 8; i++) CU_ASSERT(cJSON_IsNumber(item(t, nums[i])));
+        for (int i = 0; i < 5; i++) CU_ASSERT(cJSON_IsArray(item(t, arrs[i])));
+        /* Every figure of the metric table, a number or (not measured) null. */
+        for (int m = 0; m < MG_M_COUNT; m++) {
+            const cJSON *f = item(t, mg_metrics[m].key);
+            CU_ASSERT(cJSON_IsNumber(f) || cJSON_IsNull(f));
+        }
         CU_ASSERT(cJSON_IsBool(item(t, "traced")));
         CU_ASSERT(cJSON_IsBool(item(t, "rerun_mismatch")));
         const cJSON *msg = item(t, "message"), *out = item(t, "output"), *sig = item(t, "signal");
@@ -466,8 +548,10 @@ static void test_json_fields(void) {
         CU_ASSERT(cJSON_IsString(out) || cJSON_IsNull(out));
         CU_ASSERT(cJSON_IsObject(sig) || cJSON_IsNull(sig));
         const cJSON *b = item(t, "budget");
-        static const char *lims[] = {"leak_bytes", "object_growth", "peak_bytes"};
-        for (int i = 0; i < 3; i++) {
+        static const char *lims[] = {"leak_bytes", "object_growth", "lost_bytes",
+                                     "net_bytes",  "net_blocks",    "peak_bytes"};
+        CU_ASSERT_EQUAL(cJSON_GetArraySize(b), 6);
+        for (int i = 0; i < 6; i++) {
             const cJSON *l = item(b, lims[i]);
             CU_ASSERT(cJSON_IsNumber(item(l, "value")) || cJSON_IsNull(item(l, "value")));
             CU_ASSERT(cJSON_IsString(item(l, "source")));
@@ -482,6 +566,12 @@ static void test_json_fields(void) {
         cJSON_GetStringValue(item(item(item(pass, "budget"), "peak_bytes"), "source")), "builtin");
     CU_ASSERT(cJSON_IsNull(item(pass, "signal")));
     CU_ASSERT(cJSON_IsNull(item(pass, "message")));
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(item(pass, "kind")), "test");
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(item(pass, "isolation")), "test");
+    CU_ASSERT(cJSON_IsNull(item(pass, "lost_bytes")));  /* not measured: null, not 0 */
+    CU_ASSERT(cJSON_IsNull(item(pass, "net_blocks")));
+    CU_ASSERT(cJSON_IsNull(item(item(item(pass, "budget"), "net_bytes"), "value")));
+    CU_ASSERT(cJSON_IsNull(item(item(pass, "baseline"), "tolerance")));
 
     const cJSON *grows = cJSON_GetArrayItem(tests, 1);
     CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(item(grows, "status")), "fail");
@@ -495,9 +585,21 @@ static void test_json_fields(void) {
     CU_ASSERT_EQUAL(cJSON_GetArraySize(viol), 2);
     CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetArrayItem(viol, 0)), "leak_bytes");
     CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetArrayItem(viol, 1)), "object_growth");
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetNumberValue(item(grows, "lost_bytes")), 4096, 0);
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetNumberValue(item(grows, "lost_blocks")), 1, 0);
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetNumberValue(item(grows, "net_blocks")), 2, 0);
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetNumberValue(item(grows, "suppressed_bytes")), 64, 0);
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetNumberValue(item(grows, "suppressed_blocks")), 2, 0);
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetArrayItem(item(grows, "notes"), 0)),
+                           "threads were still running after the test");
     const cJSON *d0 = cJSON_GetArrayItem(item(grows, "diffs"), 0);
     CU_ASSERT_DOUBLE_EQUAL(cJSON_GetNumberValue(item(d0, "size_diff")), 4096, 0);
     CU_ASSERT_DOUBLE_EQUAL(cJSON_GetNumberValue(item(d0, "count_diff")), 1, 0);
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetNumberValue(item(d0, "lost_size")), 4096, 0);
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetNumberValue(item(d0, "lost_count")), 1, 0);
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetNumberValue(item(d0, "culprit")), 1, 0);
+    const cJSON *d2 = cJSON_GetArrayItem(item(grows, "diffs"), 2);
+    CU_ASSERT(cJSON_IsNull(item(d2, "lost_size")) && cJSON_IsNull(item(d2, "lost_count")));
     const cJSON *tb = item(d0, "traceback");
     CU_ASSERT_EQUAL(cJSON_GetArraySize(tb), 11);
     const cJSON *f0 = cJSON_GetArrayItem(tb, 0);
@@ -538,6 +640,15 @@ static void test_json_fields(void) {
     CU_ASSERT_DOUBLE_EQUAL(cJSON_GetNumberValue(item(error, "exit_code")), 3, 0);
     const cJSON *other = cJSON_GetArrayItem(tests, 7);
     CU_ASSERT(cJSON_IsNull(item(item(item(other, "budget"), "leak_bytes"), "value")));
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetNumberValue(item(other, "net_bytes")), -100, 0);
+    CU_ASSERT_DOUBLE_EQUAL(
+        cJSON_GetNumberValue(item(item(item(other, "budget"), "net_bytes"), "value")), 1048576, 0);
+    const cJSON *suite = cJSON_GetArrayItem(tests, 8);
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(item(suite, "name")), "(suite)");
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(item(suite, "kind")), "suite");
+    CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(item(suite, "isolation")), "suite");
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetNumberValue(item(suite, "warmups")), 2, 0);
+    CU_ASSERT(cJSON_IsNull(item(suite, "allocations")));
 
     /* Baseline: the run's file, removed keys and shard; per test null or the state,
      * the baseline's figures (null for a new test) and what regressed. */
@@ -560,6 +671,9 @@ static void test_json_fields(void) {
     CU_ASSERT_EQUAL(cJSON_GetArraySize(regs), 2);
     CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetArrayItem(regs, 0)), "peak_bytes");
     CU_ASSERT_STRING_EQUAL(cJSON_GetStringValue(cJSON_GetArrayItem(regs, 1)), "allocations");
+    const cJSON *tol = item(item(ob, "tolerance"), "peak_bytes");
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetNumberValue(item(tol, "percent")), 10, 0);
+    CU_ASSERT_DOUBLE_EQUAL(cJSON_GetNumberValue(item(tol, "absolute")), 0, 0);
     /* Regressions are not budget violations. */
     CU_ASSERT_EQUAL(cJSON_GetArraySize(item(odd, "violations")), 1);
     const cJSON *nb = item(other, "baseline");
@@ -700,6 +814,270 @@ static void test_json_baseline(void) {
                       "tests[0].baseline.regressions", "peak_bytes");
 }
 
+/* ---- exact integers (jsonutil.c) ------------------------------------------------ */
+
+/* Parses text with mg_json_parse and reads its member "v" with mg_json_get_i64. */
+static mg_json_int i64_of(const char *text, int64_t *out) {
+    cJSON *doc = mg_json_parse(text, strlen(text), NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    mg_json_int rc = mg_json_get_i64(cJSON_GetObjectItemCaseSensitive(doc, "v"), out);
+    cJSON_Delete(doc);
+    return rc;
+}
+
+static void expect_i64(const char *literal, int64_t want) {
+    char text[128];
+    snprintf(text, sizeof text, "{\"v\": %s}", literal);
+    int64_t v = 0;
+    mg_json_int rc = i64_of(text, &v);
+    if (rc != MG_JSON_INT_OK || v != want)
+        fprintf(stderr, "\n%s: rc %d, %" PRId64 " (want %" PRId64 ")\n", literal, rc, v, want);
+    CU_ASSERT_EQUAL(rc, MG_JSON_INT_OK);
+    CU_ASSERT_EQUAL(v, want);
+}
+
+static void expect_i64_error(const char *literal, mg_json_int want) {
+    char text[128];
+    snprintf(text, sizeof text, "{\"v\": %s}", literal);
+    int64_t v = 12345;
+    mg_json_int rc = i64_of(text, &v);
+    if (rc != want) fprintf(stderr, "\n%s: rc %d, want %d\n", literal, rc, want);
+    CU_ASSERT_EQUAL(rc, want);
+    CU_ASSERT_EQUAL(v, 12345); /* nothing stored */
+}
+
+static void test_json_exact_ints(void) {
+    /* Beyond 2^53 a double loses the last digits: the literal keeps them. */
+    expect_i64("9007199254740993", 9007199254740993LL);
+    expect_i64("9223372036854775807", INT64_MAX);
+    expect_i64("-9223372036854775808", INT64_MIN);
+    expect_i64("-9007199254740993", -9007199254740993LL);
+    expect_i64("0", 0);
+    expect_i64("-0", 0);
+    /* Whole numbers in other notations. */
+    expect_i64("1e3", 1000);
+    expect_i64("4096.0", 4096);
+    expect_i64("1.5e1", 15);
+    expect_i64("92233720368547758.07e2", INT64_MAX);
+    expect_i64("0.0000e99", 0);
+    expect_i64("100000000000000000000000000000000000000000000e-30", 100000000000000LL);
+    expect_i64_error("9223372036854775808", MG_JSON_INT_TOO_LARGE);
+    expect_i64_error("-9223372036854775809", MG_JSON_INT_TOO_SMALL);
+    expect_i64_error("1e19", MG_JSON_INT_TOO_LARGE);
+    expect_i64_error("1e300", MG_JSON_INT_TOO_LARGE);
+    expect_i64_error("1.5", MG_JSON_INT_NOT_WHOLE);
+    expect_i64_error("1e-3", MG_JSON_INT_NOT_WHOLE);
+    expect_i64_error("9007199254740993.5", MG_JSON_INT_NOT_WHOLE);
+    expect_i64_error("\"5\"", MG_JSON_INT_NOT_NUMBER);
+    expect_i64_error("null", MG_JSON_INT_NOT_NUMBER);
+
+    /* Literals go to their own nodes, in document order, at any depth, also after
+     * strings that look like numbers or hold quotes and brackets. */
+    const char *text = "{\"a\": [1, {\"s\": \"-2 [\\\"3\", \"b\": 9007199254740993}, -4.5e0],"
+                       " \"c\": {\"d\": 9223372036854775807}, \"e\": 5}";
+    cJSON *doc = mg_json_parse(text, strlen(text), NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(doc, "a");
+    CU_ASSERT_STRING_EQUAL(mg_json_number_text(cJSON_GetArrayItem(a, 0)), "1");
+    CU_ASSERT_STRING_EQUAL(
+        mg_json_number_text(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(a, 1), "b")),
+        "9007199254740993");
+    CU_ASSERT_STRING_EQUAL(mg_json_number_text(cJSON_GetArrayItem(a, 2)), "-4.5e0");
+    int64_t v = 0;
+    CU_ASSERT_EQUAL(mg_json_get_i64(cJSON_GetObjectItemCaseSensitive(
+                                        cJSON_GetObjectItemCaseSensitive(doc, "c"), "d"),
+                                    &v),
+                    MG_JSON_INT_OK);
+    CU_ASSERT_EQUAL(v, INT64_MAX);
+    CU_ASSERT_STRING_EQUAL(mg_json_number_text(cJSON_GetObjectItemCaseSensitive(doc, "e")), "5");
+    CU_ASSERT_PTR_NULL(mg_json_number_text(cJSON_GetObjectItemCaseSensitive(doc, "a")));
+    /* Messages show a number as it was written. */
+    char shown[MG_JSON_SHOWN_SIZE];
+    mg_json_describe_value(cJSON_GetObjectItemCaseSensitive(
+                               cJSON_GetObjectItemCaseSensitive(doc, "c"), "d"),
+                           shown, sizeof shown);
+    CU_ASSERT_STRING_EQUAL(shown, "9223372036854775807");
+    cJSON_Delete(doc);
+    const char *end = NULL;
+    CU_ASSERT_PTR_NULL(mg_json_parse("{\"v\": 1x}", 9, &end));
+    CU_ASSERT(end != NULL);
+
+    /* A number built in memory has no literal: whole doubles up to 2^53 only. */
+    cJSON *n = cJSON_CreateNumber(4096);
+    CU_ASSERT_EQUAL(mg_json_get_i64(n, &v), MG_JSON_INT_OK);
+    CU_ASSERT_EQUAL(v, 4096);
+    cJSON_SetNumberValue(n, 1e17);
+    CU_ASSERT_EQUAL(mg_json_get_i64(n, &v), MG_JSON_INT_TOO_LARGE);
+    cJSON_SetNumberValue(n, 0.5);
+    CU_ASSERT_EQUAL(mg_json_get_i64(n, &v), MG_JSON_INT_NOT_WHOLE);
+    cJSON_Delete(n);
+
+    /* And the writer's side: exact decimal text. */
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "v", mg_json_create_i64(INT64_MAX));
+    cJSON_AddItemToObject(o, "w", mg_json_create_i64(INT64_MIN));
+    char *printed = cJSON_PrintUnformatted(o);
+    CU_ASSERT_STRING_EQUAL(printed, "{\"v\":9223372036854775807,\"w\":-9223372036854775808}");
+    cJSON_free(printed);
+    cJSON_Delete(o);
+}
+
+/* Figures, limits and traceback sizes at 2^53+1 and 2^63-1 survive a JSON report's
+ * write and read, and the read run writes the same document again. */
+static void test_json_exact_roundtrip(void) {
+    mg_run run = {0}, back;
+    mg_test_result *t = mgt_test(&run, BIN_CACHE, "big", "numbers", MG_ST_FAIL, 1);
+    t->leaked_bytes = 9007199254740993LL;
+    t->peak_bytes = INT64_MAX;
+    t->allocations = INT64_MAX;
+    mg_test_set(t, MG_M_NET_BYTES, INT64_MIN + 1);
+    mgt_limit(&t->budget.leak_bytes, 9007199254740992LL, MG_SRC_CLI, "--leak-bytes");
+    mgt_limit(&t->budget.peak_bytes, INT64_MAX, MG_SRC_FILE_DEFAULTS, "b.json: defaults");
+    t->violations = MG_VIOL_LEAK;
+    t->suppressed_bytes = 9007199254740995LL;
+    t->ndiffs = 1;
+    t->diffs = mg_xcalloc(1, sizeof *t->diffs);
+    mgt_entry(&t->diffs[0], INT64_MAX, 9007199254740993LL, 3, 3, 1);
+    mgt_frame(&t->diffs[0].frames[0], "f", "f.c", 1, BIN_CACHE, UINT64_MAX);
+    t->diffs[0].lost_known = true;
+    t->diffs[0].lost_size = 9007199254740993LL;
+    t->diffs[0].lost_count = 1;
+    mgt_base(t, MG_BASE_SAME, 9007199254740993LL, 0, INT64_MAX, 1, 0);
+    t->baseline.tol_known = true;
+    t->baseline.tol[MG_M_LEAK].absolute = INT64_MAX;
+
+    char err[512] = "", diff[256] = "";
+    char *path = mgt_tmp_path("exact.json");
+    CU_ASSERT_EQUAL_FATAL(mg_report_json_write(&run, path, err, sizeof err), 0);
+    char *text = mgt_slurp(path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"leaked_bytes\":\t9007199254740993,"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"peak_bytes\":\t9223372036854775807,"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"net_bytes\":\t-9223372036854775807,"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"value\":\t9007199254740992,"));
+    int rc = mg_report_json_read(path, &back, err, sizeof err);
+    if (rc) fprintf(stderr, "\nread: %s\n", err);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    bool differs = run_differs(&run, &back, diff, sizeof diff);
+    if (differs) fprintf(stderr, "\nround trip changed %s\n", diff);
+    CU_ASSERT_FALSE(differs);
+    CU_ASSERT_EQUAL(back.tests[0].leaked_bytes, 9007199254740993LL);
+    CU_ASSERT_EQUAL(back.tests[0].budget.peak_bytes.value, INT64_MAX);
+    CU_ASSERT_EQUAL(back.tests[0].diffs[0].size, INT64_MAX);
+    CU_ASSERT_EQUAL(back.tests[0].diffs[0].frames[0].address, UINT64_MAX);
+    CU_ASSERT_EQUAL(back.tests[0].baseline.tol[MG_M_LEAK].absolute, INT64_MAX);
+    /* One off at 2^53 + 1 is noticed (a double could not tell). */
+    back.tests[0].leaked_bytes--;
+    CU_ASSERT_TRUE(run_differs(&run, &back, diff, sizeof diff));
+    back.tests[0].leaked_bytes++;
+    char *again = mgt_tmp_path("exact2.json");
+    CU_ASSERT_EQUAL(mg_report_json_write(&back, again, err, sizeof err), 0);
+    char *text2 = mgt_slurp(again);
+    CU_ASSERT(text2 && strcmp(text, text2) == 0);
+    free(text);
+    free(text2);
+    free(again);
+    free(path);
+    mg_run_free_contents(&back);
+    mg_run_free_contents(&run);
+}
+
+#define DOC2_HEAD "{\"schema_version\": 2, \"tool\": \"memgate\", \"tests\": ["
+#define BUDGET2                                                                             \
+    "{\"leak_bytes\": " LIMIT ", \"object_growth\": " LIMIT ", \"lost_bytes\": " LIMIT         \
+    ", \"net_bytes\": " LIMIT ", \"net_blocks\": " LIMIT ", \"peak_bytes\": " LIMIT "}"
+#define FIGS2                                                                               \
+    "\"leaked_bytes\": 0, \"object_growth\": 0, \"lost_bytes\": null, \"lost_blocks\": null, " \
+    "\"net_bytes\": -3, \"net_blocks\": null, \"peak_bytes\": 0, \"allocations\": 0, "
+#define TEST2 "{\"suite\": \"s\", \"name\": \"t\", \"status\": \"pass\", \"budget\": " BUDGET2 ", "
+
+/* Schema 2 documents must have the keys of the metric table; unknown figures are null
+ * and read back as not measured; only net figures may be negative. Schema 1 documents
+ * (before lost and net figures, when leak and growth were net figures) still read. */
+static void test_json_schema_versions(void) {
+    char *path = mgt_tmp_path("v2.json");
+    char err[512] = "";
+    mg_run run;
+    CU_ASSERT_EQUAL_FATAL(mgt_spit(path, DOC2_HEAD TEST2 FIGS2 "\"kind\": \"suite\"}]}"), 0);
+    int rc = mg_report_json_read(path, &run, err, sizeof err);
+    if (rc) fprintf(stderr, "\nv2: %s\n", err);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    const mg_test_result *t = &run.tests[0];
+    CU_ASSERT_EQUAL(t->known, MG_M_ALL & ~(MG_M_BIT(MG_M_LOST_BYTES) | MG_M_BIT(MG_M_LOST_BLOCKS) |
+                                           MG_M_BIT(MG_M_NET_BLOCKS)));
+    CU_ASSERT_EQUAL(t->net_bytes, -3);
+    CU_ASSERT_EQUAL(t->kind, MG_KIND_SUITE);
+    CU_ASSERT_EQUAL(t->isolation, MG_ISO_TEST);
+    CU_ASSERT_FALSE(run.interrupted);
+    CU_ASSERT_EQUAL(run.nwarnings, 0);
+    /* Written again, the unknown figures stay null. */
+    CU_ASSERT_EQUAL_FATAL(mg_report_json_write(&run, path, err, sizeof err), 0);
+    char *text = mgt_slurp(path);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"lost_bytes\":\tnull,"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"net_blocks\":\tnull,"));
+    CU_ASSERT_PTR_NULL(strstr(text, "\"interrupted\""));
+    free(text);
+    mg_run_free_contents(&run);
+
+    expect_read_error(DOC2_HEAD TEST2 "\"leaked_bytes\": 0, \"object_growth\": 0, "
+                      "\"peak_bytes\": 0, \"allocations\": 0}]}",
+                      "tests[0].lost_bytes", "missing");
+    expect_read_error(DOC2_HEAD "{\"suite\": \"s\", \"name\": \"t\", \"status\": \"pass\", "
+                      FIGS2 "\"budget\": " BUDGET "}]}",
+                      "tests[0].budget.lost_bytes", "missing");
+    expect_read_error(DOC2_HEAD TEST2 "\"leaked_bytes\": -1, \"object_growth\": 0, "
+                      "\"lost_bytes\": null, \"lost_blocks\": null, \"net_bytes\": 0, "
+                      "\"net_blocks\": 0, \"peak_bytes\": 0, \"allocations\": 0}]}",
+                      "tests[0].leaked_bytes", "-1 is out of range");
+    expect_read_error(DOC2_HEAD TEST2 FIGS2 "\"kind\": \"fixture\"}]}", "tests[0].kind",
+                      "\"test\" or \"suite\"");
+    expect_read_error(DOC2_HEAD TEST2 FIGS2 "\"isolation\": 1}]}", "tests[0].isolation",
+                      "string");
+    expect_read_error(DOC2_HEAD TEST2 FIGS2 "\"warmups\": -1}]}", "tests[0].warmups",
+                      "out of range");
+    expect_read_error(DOC2_HEAD TEST2 FIGS2 "\"notes\": [\"a\", 2]}]}", "tests[0].notes[1]",
+                      "string");
+    expect_read_error(DOC2_HEAD TEST2 FIGS2 "\"violations\": [\"lost_blocks\"]}]}",
+                      "tests[0].violations", "net_bytes, net_blocks, peak_bytes");
+    expect_read_error(DOC2_HEAD TEST2 FIGS2 "\"diffs\": [{\"size\": 1, \"size_diff\": 1, "
+                      "\"count\": 1, \"count_diff\": 1, \"lost_size\": 1, \"lost_count\": null, "
+                      "\"traceback\": []}]}]}",
+                      "tests[0].diffs[0].lost_count", "both null or both set");
+    expect_read_error(DOC2_HEAD TEST2 FIGS2 "\"diffs\": [{\"size\": 1, \"size_diff\": 1, "
+                      "\"count\": 1, \"count_diff\": 1, \"culprit\": 1, "
+                      "\"traceback\": [{\"function\": \"f\"}]}]}]}",
+                      "tests[0].diffs[0].culprit", "not the index of a frame");
+    expect_read_error(DOC2_HEAD "], \"warnings\": [3]}", "warnings[0]", "string");
+    expect_read_error(DOC2_HEAD "], \"interrupted\": \"yes\"}", "interrupted", "true or false");
+    expect_read_error("{\"schema_version\": 3, \"tool\": \"memgate\", \"tests\": []}",
+                      "schema_version", "newer than this memgate understands (2)");
+
+    /* Schema 1: no lost or net keys, a net leak below 0, no allocations. */
+    CU_ASSERT_EQUAL_FATAL(mgt_spit(path, DOC_HEAD TEST_HEAD "\"status\": \"pass\", "
+                                         "\"peak_bytes\": 0, \"budget\": " BUDGET "}]}"),
+                          0);
+    rc = mg_report_json_read(path, &run, err, sizeof err);
+    if (rc) fprintf(stderr, "\nv1: %s\n", err);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    t = &run.tests[0];
+    CU_ASSERT_EQUAL(t->known, MG_M_BIT(MG_M_LEAK) | MG_M_BIT(MG_M_GROWTH) | MG_M_BIT(MG_M_PEAK));
+    CU_ASSERT_EQUAL(t->budget.net_bytes.value, MG_UNLIMITED);
+    CU_ASSERT_EQUAL(t->budget.net_bytes.source, MG_SRC_BUILTIN);
+    mg_run_free_contents(&run);
+    CU_ASSERT_EQUAL_FATAL(mgt_spit(path, DOC_HEAD "{\"suite\": \"s\", \"name\": \"t\", "
+                                         "\"leaked_bytes\": -64, \"object_growth\": -1, "
+                                         "\"status\": \"pass\", \"peak_bytes\": 0, "
+                                         "\"budget\": " BUDGET "}]}"),
+                          0);
+    rc = mg_report_json_read(path, &run, err, sizeof err);
+    if (rc) fprintf(stderr, "\nv1: %s\n", err);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    CU_ASSERT_EQUAL(run.tests[0].leaked_bytes, -64);
+    CU_ASSERT_EQUAL(run.tests[0].object_growth, -1);
+    mg_run_free_contents(&run);
+    free(path);
+}
+
 static void test_write_errors(void) {
     mg_run run;
     make_run(&run);
@@ -796,13 +1174,21 @@ static void test_junit_content(void) {
                *s3 = strstr(x, "<testsuite name=\"parser\""),
                *s4 = s2 ? strstr(s2 + 1, "<testsuite name=\"cache\"") : NULL;
     CU_ASSERT(s1 && s2 && s3 && s4 && s1 < s2 && s2 < s3 && s3 < s4);
-    CU_ASSERT_PTR_NOT_NULL(strstr(x, "<testsuite name=\"cache\" tests=\"3\" failures=\"2\" "
-                                     "errors=\"1\" skipped=\"0\" time=\"1.770\" "
+    CU_ASSERT_PTR_NOT_NULL(strstr(x, "<testsuite name=\"cache\" tests=\"4\" failures=\"2\" "
+                                     "errors=\"1\" skipped=\"0\" time=\"1.820\" "
                                      "timestamp=\"2026-11-21T09:40:00Z\" hostname=\"ci-host\" "
                                      "file=\"" BIN_CACHE "\">"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(x, "<testsuites name=\"memgate\" tests=\"8\" failures=\"2\" "
+    CU_ASSERT_PTR_NOT_NULL(strstr(x, "<testsuites name=\"memgate\" tests=\"9\" failures=\"2\" "
                                      "errors=\"3\" time=\"12.500\">"));
-    CU_ASSERT_EQUAL(mgt_count_of(x, "<testcase "), 8);
+    CU_ASSERT_EQUAL(mgt_count_of(x, "<testcase "), 9);
+    CU_ASSERT_PTR_NOT_NULL(strstr(x, "<testcase classname=\"cache\" name=\"(suite)\" "));
+    /* The interrupted run and its warnings: in each testsuite's properties (testsuites
+     * has none in the schema). */
+    CU_ASSERT_EQUAL(mgt_count_of(x, "<properties>\n      <property name=\"interrupted\" "
+                                    "value=\"true\"/>\n      <property name=\"warning\" "
+                                    "value=\"baseline ci/memgate-baseline.json is in the old "
+                                    "format\"/>\n    </properties>\n"),
+                    4);
     CU_ASSERT_EQUAL(mgt_count_of(x, "<failure "), 2);
     CU_ASSERT_EQUAL(mgt_count_of(x, "<error "), 3);
     CU_ASSERT_EQUAL(mgt_count_of(x, "<skipped "), 1);
@@ -811,13 +1197,12 @@ static void test_junit_content(void) {
     CU_ASSERT_PTR_NOT_NULL(strstr(x, "type=\"timeout\""));
     CU_ASSERT_PTR_NOT_NULL(strstr(x, "<skipped message=\"inactive test\"/>"));
 
-    /* The failure message: what broke, measured vs budget, and the top frame. */
+    /* The failure message: what broke, measured vs budget, and the top traceback's
+     * culprit frame (frames[culprit], not the allocator wrapper in frames[0]). */
     CU_ASSERT_PTR_NOT_NULL(strstr(x, "<failure message=\"leak 4.0 KiB (4100 B) &gt; budget "
                                      "4.0 KiB (4096 B) (file-test: budgets.json: "
                                      "tests[&quot;cache/*&quot;]); growth 3 &gt; budget 0 (cli) at "
-                                     "std::vector&lt;int, std::allocator&lt;int&gt; "
-                                     "&gt;::_M_realloc_insert&lt;int const&amp;&gt; "
-                                     "(vector.tcc:512)\" type=\"memory-budget\">"));
+                                     "cache_put (cache.c:88)\" type=\"memory-budget\">"));
     CU_ASSERT_PTR_NOT_NULL(strstr(x, "message=\"peak 40.0 MiB &gt; budget 32.0 MiB"));
     CU_ASSERT_PTR_NOT_NULL(strstr(x, "type=\"error\">exited with code 3 outside a test"));
 
@@ -843,6 +1228,22 @@ static void test_junit_content(void) {
                                      "test_cache.c:42)\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(x, "leak 100 B, budget unlimited (annotation: test_parser.c:10)"));
     CU_ASSERT_PTR_NOT_NULL(strstr(x, "<system-err>cache: warming up\n</system-err>"));
+    /* Every measured figure, the unmeasured ones not at all; suppressed memory, notes,
+     * warm-ups and isolation. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(x, "growth 3 &gt; budget 0 (cli)\n"
+                                     "lost 4.0 KiB, budget unlimited (builtin)\n"
+                                     "lost blocks: 1\nnet 4.0 KiB, budget unlimited (builtin)\n"
+                                     "net blocks 2, budget unlimited (builtin)\n"
+                                     "peak 19.5 KiB &lt;= budget 1.0 MiB (annotation: "
+                                     "test_cache.c:42)\nallocations: 12\n"
+                                     "suppressed: 64 B in 2 blocks\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(x, "net -100 B &lt;= budget 1.0 MiB (file-defaults: "
+                                     "budgets.json: defaults)\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(x, "note: threads were still running after the test\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(x, "peak 512 B, budget unlimited (builtin)\nwarm-ups: 2\n"
+                                     "isolation: suite\n</system-out>"));
+    CU_ASSERT_EQUAL(mgt_count_of(x, "allocations: "), 7); /* the suite entry's is unknown */
+    CU_ASSERT_EQUAL(mgt_count_of(x, "lost blocks: "), 1);
     CU_ASSERT_PTR_NULL(strstr(x, " file=\"t"));  /* no testcase@file */
     CU_ASSERT_PTR_NULL(strstr(x, " line="));     /* no testcase@line */
 
@@ -895,9 +1296,11 @@ static void test_console_line(void) {
     make_run(&run);
     expect_line(&run.tests[0], 3, 12, false,
                 "[ 3/12] PASS    core/alloc_free  leak 0 B  growth 0  peak 12.0 KiB  0.01 s\n");
+    /* Lost when it was measured, net blocks because they differ from the growth (net
+     * bytes equal the leak: not shown), suppressed memory when there is some. */
     expect_line(&run.tests[1], 2, 8, false,
-                "[2/8] FAIL    cache/grows  leak 4100 B > 4096 B  growth 3 > 0  peak 19.5 KiB  "
-                "0.25 s\n");
+                "[2/8] FAIL    cache/grows  leak 4100 B > 4096 B  growth 3 > 0  lost 4.0 KiB  "
+                "net blocks 2  peak 19.5 KiB  suppressed 64 B in 2 blocks  0.25 s\n");
     expect_line(&run.tests[2], 3, 8, false,
                 "[3/8] FAIL    cache/peaks \"q\" & <t> 'a' na\xC3\xAFve \xE2\x9C\x93 ??[31m  "
                 "leak 0 B  growth 0  peak 40.0 MiB > 32.0 MiB, > baseline 30.0 MiB  "
@@ -907,6 +1310,24 @@ static void test_console_line(void) {
     expect_line(&run.tests[4], 5, 8, false,
                 "[5/8] TIMEOUT parser/hangs  timed out after 10.0 s  10.00 s\n");
     expect_line(&run.tests[6], 7, 8, false, "[7/8] SKIP    parser/inactive  inactive test\n");
+    /* A net budget shows the net figure, negative here. */
+    expect_line(&run.tests[7], 8, 9, false,
+                "[8/9] PASS    cache/other_binary  leak 100 B  growth 0  net -100 B  peak 300 B  "
+                "0.12 s\n");
+    expect_line(&run.tests[8], 9, 9, false,
+                "[9/9] PASS    cache/(suite)  leak 0 B  growth 0  peak 512 B  0.05 s\n");
+    /* A net figure over its budget shows both, like the other limits. */
+    run.tests[7].net_bytes = 2 * 1024 * 1024;
+    run.tests[7].violations = MG_M_BIT(MG_M_NET_BYTES);
+    expect_line(&run.tests[7], 8, 9, false,
+                "[8/9] PASS    cache/other_binary  leak 100 B  growth 0  net 2.0 MiB > 1.0 MiB  "
+                "peak 300 B  0.12 s\n");
+    /* Without a net budget and equal to the leak, the net figure is not shown. */
+    run.tests[7].budget.net_bytes.value = MG_UNLIMITED;
+    run.tests[7].violations = 0;
+    run.tests[7].net_bytes = 100;
+    expect_line(&run.tests[7], 8, 9, false,
+                "[8/9] PASS    cache/other_binary  leak 100 B  growth 0  peak 300 B  0.12 s\n");
     expect_line(&run.tests[0], 1, 8, true,
                 "[1/8] \033[32mPASS\033[0m    core/alloc_free  leak 0 B  growth 0  peak 12.0 KiB"
                 "  0.01 s\n");
@@ -932,10 +1353,15 @@ static void test_console_summary(void) {
     char *s = summary_of(&run, &opts);
 
     /* The closing line, exactly, and last. */
-    const char *last = "memgate: 2 passed, 2 failed, 1 crashed, 1 timed out, 1 error, 1 skipped\n";
+    const char *last = "memgate: 3 passed, 2 failed, 1 crashed, 1 timed out, 1 error, 1 skipped\n";
     size_t sl = strlen(s), ll = strlen(last);
     CU_ASSERT(sl >= ll && strcmp(s + sl - ll, last) == 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(s, "memgate: ran 8 tests in 12.50 s\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "memgate: ran 9 tests in 12.50 s\n"));
+    /* Run warnings and the interruption, before the closing line. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "memgate: warning: baseline ci/memgate-baseline.json is in "
+                                     "the old format\nmemgate: the run was interrupted; this "
+                                     "covers the 9 tests that finished\nmemgate: 3 passed"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "  note: threads were still running after the test\n"));
     CU_ASSERT_PTR_NULL(strchr(s, '\033'));
 
     /* What broke, measured vs budget with its source; tracebacks innermost first. */
@@ -945,7 +1371,7 @@ static void test_console_summary(void) {
     CU_ASSERT_PTR_NOT_NULL(strstr(s, "  peak 40.0 MiB > budget 32.0 MiB (file-defaults: "
                                      "budgets.json: defaults)\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(s, "  tracebacks of the growth (top 3 of 4):\n"
-                                     "    +4.0 KiB in 1 block\n"
+                                     "    +4.0 KiB in 1 block (lost 4.0 KiB in 1 block)\n"
                                      "      " CXX_SYMBOL " (vector.tcc:512)\n"
                                      "      cache_put (cache.c:88)\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(s, "      level_7 (deep.c:107)\n      ... 3 more frames\n"));
@@ -988,8 +1414,9 @@ static void test_console_summary(void) {
 }
 
 /* A test that failed only because it regressed against the baseline, in every
- * reporter: the regressed figures measured vs baseline, no budget wording, no
- * duplicated message, and the baseline line before the closing line. */
+ * reporter: the regressed figures measured vs baseline (with the growth, its share and
+ * the tolerance it broke where there is room), no budget wording, no duplicated
+ * message, and the baseline line before the closing line. */
 static void test_baseline_regression(void) {
     mg_run run = {0};
     run.baseline_path = mg_xstrdup("base.json");
@@ -1000,6 +1427,9 @@ static void test_baseline_regression(void) {
     mgt_limit(&t->budget.leak_bytes, MG_UNLIMITED, MG_SRC_CLI, NULL);
     mgt_base(t, MG_BASE_REGRESSED, 4096, 0, 1048576, 100,
              MG_VIOL_LEAK | MG_VIOL_PEAK | MG_VIOL_ALLOCS);
+    t->baseline.tol_known = true; /* the defaults: leak exact, peak and allocations 10% */
+    t->baseline.tol[MG_M_PEAK].percent = 10;
+    t->baseline.tol[MG_M_ALLOCS].percent = 10;
     t->message = mg_xstrdup("leak 4.0 KiB (4100 B) > baseline 4.0 KiB (4096 B); peak 1.2 MiB > "
                             "baseline 1.0 MiB + 10%; allocations 130 > baseline 100 + 10%");
     t = mgt_test(&run, BIN_CACHE, "cache", "fresh", MG_ST_PASS, 0.5);
@@ -1016,9 +1446,12 @@ static void test_baseline_regression(void) {
     mg_console_opts opts = {false, 3, 8, false};
     char *s = summary_of(&run, &opts);
     CU_ASSERT_PTR_NOT_NULL(strstr(s, "\nFAIL    cache/slower  (" BIN_CACHE ", 0.50 s)\n"
-                                     "  leak 4.0 KiB (4100 B) > baseline 4.0 KiB (4096 B)\n"
-                                     "  peak 1.2 MiB > baseline 1.0 MiB\n"
-                                     "  allocations 130 > baseline 100\n"
+                                     "  leak +4 B (+0.1%) > tolerance 0 B (baseline 4096 B, "
+                                     "now 4100 B)\n"
+                                     "  peak +204.8 KiB (+20.0%) > tolerance 10 % (baseline "
+                                     "1.0 MiB, now 1.2 MiB)\n"
+                                     "  allocations +30 (+30.0%) > tolerance 10 % (baseline "
+                                     "100, now 130)\n"
                                      "  no tracebacks were recorded\n"));
     CU_ASSERT_PTR_NULL(strstr(s, "+ 10%"));  /* the message is not repeated */
     CU_ASSERT_PTR_NULL(strstr(s, "budget")); /* no limit broke */
@@ -1049,14 +1482,17 @@ static void test_baseline_regression(void) {
      * baseline's figures. */
     char *x = render_junit(&run);
     CU_ASSERT_PTR_NOT_NULL_FATAL(x);
-    CU_ASSERT_PTR_NOT_NULL(strstr(x, "<failure message=\"leak 4.0 KiB (4100 B) &gt; baseline "
-                                     "4.0 KiB (4096 B); peak 1.2 MiB &gt; baseline 1.0 MiB; "
-                                     "allocations 130 &gt; baseline 100\" "
-                                     "type=\"memory-regression\">"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(x, "<failure message=\"leak +4 B (+0.1%) &gt; tolerance 0 B "
+                                     "(baseline 4096 B, now 4100 B); peak +204.8 KiB (+20.0%) "
+                                     "&gt; tolerance 10 % (baseline 1.0 MiB, now 1.2 MiB); "
+                                     "allocations +30 (+30.0%) &gt; tolerance 10 % (baseline "
+                                     "100, now 130)\" type=\"memory-regression\">"));
     CU_ASSERT_PTR_NOT_NULL(strstr(x, "baseline (regressed): leak 4.0 KiB, growth 0, peak 1.0 MiB, "
-                                     "allocations 100\n  leak 4.0 KiB (4100 B) &gt; baseline "
-                                     "4.0 KiB (4096 B)\n  peak 1.2 MiB &gt; baseline 1.0 MiB\n"
-                                     "  allocations 130 &gt; baseline 100\n"));
+                                     "allocations 100\n  leak +4 B (+0.1%) &gt; tolerance 0 B "
+                                     "(baseline 4096 B, now 4100 B)\n  peak +204.8 KiB "
+                                     "(+20.0%) &gt; tolerance 10 % (baseline 1.0 MiB, now 1.2 "
+                                     "MiB)\n  allocations +30 (+30.0%) &gt; tolerance 10 % "
+                                     "(baseline 100, now 130)\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(x, "baseline: new test (not in the baseline)\n"));
     free(x);
 
@@ -1101,6 +1537,9 @@ MGT_MAIN({
                                     {"read_errors", test_json_read_errors},
                                     {"write_errors", test_write_errors},
                                     {"baseline", test_json_baseline},
+                                    {"exact_ints", test_json_exact_ints},
+                                    {"exact_roundtrip", test_json_exact_roundtrip},
+                                    {"schema_versions", test_json_schema_versions},
                                     {NULL, NULL}};
     static const mgt_case junit[] = {{"schema", test_junit_schema},
                                      {"content", test_junit_content},
