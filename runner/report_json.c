@@ -598,7 +598,13 @@ static int read_baseline(jr *r, const char *where, const cJSON *test, mg_baselin
 }
 
 /* The figures of a test: null is "not measured"; keys newer than the document's
- * schema may be absent. */
+ * schema may be absent.
+ *
+ * Before schema 2, leaked_bytes and object_growth were net figures. Such a document
+ * gives them to the net figures that pair with them (net_bytes, net_blocks), where they
+ * belong, and keeps them as leak and growth too, so an old report renders as it did;
+ * a negative one cannot be a leak figure and counts as not measured there. Written
+ * again, the document then holds schema 2 figures that read back as they are. */
 static int read_figures(jr *r, const char *where, const cJSON *o, mg_test_result *t) {
     for (int m = 0; m < MG_M_COUNT; m++) {
         const mg_metric_info *mi = &mg_metrics[m];
@@ -608,6 +614,16 @@ static int read_figures(jr *r, const char *where, const cJSON *o, mg_test_result
                             &t->fig[m], &known) < 0)
             return -1;
         if (known) t->known |= MG_M_BIT(m);
+    }
+    if (r->schema >= 2) return 0;
+    for (int m = 0; m < MG_M_COUNT; m++) {
+        const mg_metric_info *mi = &mg_metrics[m];
+        if (mi->line != MG_LINE_PAIRED || mi->since <= r->schema || mg_test_known(t, (mg_metric)m) ||
+            !mg_test_known(t, mi->pair))
+            continue;
+        mg_test_set(t, (mg_metric)m, t->fig[mi->pair]);
+        if (t->fig[mi->pair] < 0 && !mg_metrics[mi->pair].may_be_negative)
+            t->known &= ~MG_M_BIT(mi->pair);
     }
     return 0;
 }
