@@ -180,7 +180,6 @@ static const mg_adapter cunit_adapter = {
 };
 
 static int take_over(void) {
-    if (!mg__driver_active()) return 0;
     if (!cu.get_registry && resolve_dynamic() != 0) return 0;
     return mg__driver_take_over(&cunit_adapter);
 }

@@ -690,7 +690,28 @@ static void send_list(void) {
     mg__buf_release(&b);
 }
 
+/* MEMGATE_FORK_BENCH=N (ci/bench.sh): the floor a child per test is measured against,
+ * in this very process: N times fork, a child that exits at once, waitpid. Prints the
+ * mean in nanoseconds and ends the program. */
+static void fork_bench(const char *arg) {
+    unsigned long n = strtoul(arg, NULL, 10);
+    if (!n) n = 1000;
+    uint64_t t0 = mg__now_ns();
+    for (unsigned long i = 0; i < n; i++) {
+        pid_t pid = fork();
+        if (pid == 0) _exit(0);
+        if (pid > 0) waitpid(pid, NULL, 0);
+    }
+    char line[96];
+    size_t len = mg__fmt(line, sizeof line, "fork_waitpid_ns=%llu\n",
+                         (unsigned long long)((mg__now_ns() - t0) / n));
+    mg__write_all(1, line, len);
+    exit_now(0);
+}
+
 int mg__driver_take_over(const mg_adapter *a) {
+    const char *bench = getenv("MEMGATE_FORK_BENCH");
+    if (bench && *bench) fork_bench(bench);
     if (!mg__driver_active()) return 0;
     taken_over = true;
     /* The program is no longer one whole-process test. */
