@@ -537,19 +537,30 @@ static void free_keys(char **keys, size_t n) {
     free(keys);
 }
 
-/* Adds a warning for each key that two or more tests of run share (keys: the run's
- * keys, sorted). */
-static void warn_duplicates(mg_run *run, char **keys, size_t n) {
-    for (size_t i = 1; i < n; i++) {
-        if (strcmp(keys[i - 1], keys[i]) != 0 || (i >= 2 && strcmp(keys[i - 2], keys[i]) == 0))
-            continue;
-        size_t count = 2;
-        while (i + count - 1 < n && strcmp(keys[i + count - 1], keys[i]) == 0) count++;
+/* Adds one warning when tests of run share a key (keys: the run's keys, sorted): a
+ * binary given twice would otherwise give one warning per test. what ends it: what
+ * becomes of the shared entries. */
+static void warn_duplicates(mg_run *run, char *const *keys, size_t n, const char *what) {
+    size_t shared = 0, first = 0, first_count = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && strcmp(keys[j], keys[i]) == 0) j++;
+        if (j - i > 1 && shared++ == 0) {
+            first = i;
+            first_count = j - i;
+        }
+        i = j;
+    }
+    if (shared == 1)
         mg_run_add_warning(run,
                            "%zu tests of this run have the baseline key \"%s\" (the same binary "
-                           "given twice?); they share one baseline entry",
-                           count, keys[i]);
-    }
+                           "given twice?); %s",
+                           first_count, keys[first], what);
+    else if (shared > 1)
+        mg_run_add_warning(run,
+                           "%zu baseline keys belong to more than one test of this run, e.g. "
+                           "\"%s\" (the same binary given twice?); %s",
+                           shared, keys[first], what);
 }
 
 void mg_baseline_finish_run(const mg_baseline *b, mg_run *run) {
@@ -563,7 +574,7 @@ void mg_baseline_finish_run(const mg_baseline *b, mg_run *run) {
 
     size_t nkeys;
     char **keys = run_keys(run, false, &nkeys);
-    warn_duplicates(run, keys, nkeys);
+    warn_duplicates(run, keys, nkeys, "they share one baseline entry");
     free_keys(keys, nkeys);
 
     size_t by_basename = 0;
@@ -709,18 +720,17 @@ static entry *merge_entries(mg_run *run, const mg_baseline *old, const mg_baseli
             ms[nm++] = (measured){mg_baseline_key(&run->tests[i]), &run->tests[i]};
     qsort(ms, nm, sizeof *ms, cmp_measured);
 
+    char **mkeys = mg_xcalloc(nm + 1, sizeof *mkeys);
+    for (size_t i = 0; i < nm; i++) mkeys[i] = ms[i].key;
+    warn_duplicates(run, mkeys, nm, "the baseline entry holds their larger figures");
+    free(mkeys);
+
     entry *out = mg_xcalloc(nold + nm + 1, sizeof *out);
     size_t nout = 0;
     for (size_t i = 0; i < nm;) {
         /* Tests sharing a key are one group: one entry with the larger figures. */
         size_t j = i + 1;
         while (j < nm && strcmp(ms[j].key, ms[i].key) == 0) j++;
-        if (j - i > 1)
-            mg_run_add_warning(run,
-                               "%zu tests of this run have the baseline key \"%s\" (the same "
-                               "binary given twice?); the baseline entry holds their larger "
-                               "figures",
-                               j - i, ms[i].key);
         bool by_basename = false;
         const entry *oe = lookup(old, ms[i].t, &by_basename);
         entry *e = &out[nout++];

@@ -394,11 +394,11 @@ static int parse_options(int argc, char **argv, cli *o, bool stop_at_operand) {
         fputs("memgate: --prune needs --update-baseline FILE\n", stderr);
         return -1;
     }
-    if (o->prune && (o->nfilters || o->shard_given)) {
+    if (o->prune && (o->nfilters || o->ex.nexcludes || o->shard_given)) {
         fprintf(stderr,
                 "memgate: --prune cannot be combined with %s: it would drop the baseline "
                 "entries of every test that was not selected; prune with a full run\n",
-                o->nfilters ? "-k/--filter" : "--shard");
+                o->nfilters ? "-k/--filter" : o->ex.nexcludes ? "an exclusion" : "--shard");
         return -1;
     }
     return optind;

@@ -665,6 +665,20 @@ static void test_compare_duplicates(void) {
                            "2 tests of this run have the baseline key \"bin:s/t\" (the same "
                            "binary given twice?); they share one baseline entry");
     mg_run_free_contents(&run);
+
+    /* A whole binary given twice is one warning, not one per test. */
+    for (int k = 0; k < 2; k++) {
+        add_test(&run, "bin", "s", "t", MG_ST_PASS, 0, 0, 100, 1);
+        add_test(&run, "bin", "s", "u", MG_ST_PASS, 0, 0, 100, 1);
+        add_test(&run, "bin", "s", "v", MG_ST_CRASH, 0, 0, 0, 0);
+    }
+    mg_baseline_compare(b, NULL, &run);
+    CU_ASSERT_EQUAL_FATAL(run.nwarnings, 1);
+    CU_ASSERT_STRING_EQUAL(run.warnings[0],
+                           "3 baseline keys belong to more than one test of this run, e.g. "
+                           "\"bin:s/t\" (the same binary given twice?); they share one baseline "
+                           "entry");
+    mg_run_free_contents(&run);
     mg_baseline_free(b);
 }
 
