@@ -51,7 +51,7 @@
 #define BIN_OUTPUT_CAP (16 * 1024)
 /* Beyond the per-test timeout the driver enforces itself, how long a command may take
  * before the driver counts as unresponsive. */
-#define DRIVER_GRACE_MS 10000
+#define DRIVER_GRACE_MS 2000
 /* How long a driver may take to exit after EXIT. */
 #define EXIT_GRACE_MS 10000
 
@@ -133,6 +133,7 @@ typedef struct driver {
     uint64_t started, deadline;
     int deadline_kind;    /* what the deadline is for: 0 none, 1 listing, 2 command, 3 exit */
     bool killed;          /* killed at a deadline */
+    char state_at_kill;   /* its state then ('T': stopped) */
     int wstatus;
 } driver;
 
@@ -924,8 +925,12 @@ static void note_strays(ctx *c, size_t bin) {
         if (owner)
             mg_test_add_note(&owner->r, "left a process running after it ended: pid %d (%s), killed by memgate",
                              (int)strays[i].pid, strays[i].comm);
-        mg_run_add_warning(c->run, "%s: %s left a process running: pid %d (%s), killed by memgate", b->path,
-                           owner ? owner->r.name : "a test", (int)strays[i].pid, strays[i].comm);
+        if (owner)
+            mg_run_add_warning(c->run, "%s: %s/%s left a process running: pid %d (%s), killed by memgate",
+                               b->path, owner->r.suite, owner->r.name, (int)strays[i].pid, strays[i].comm);
+        else
+            mg_run_add_warning(c->run, "%s: the program left a process running: pid %d (%s), killed by memgate",
+                               b->path, (int)strays[i].pid, strays[i].comm);
     }
 }
 
@@ -962,10 +967,8 @@ static void driver_ended(ctx *c, size_t di) {
                 probe_taken(e, NULL);
                 advance(c, jb->bin, e, jb->what, jb->index);
             } else if (d->killed && d->deadline_kind == 2) {
-                char st = mg_proc_state(d->p.pid);
-                e->r.status = MG_ST_TIMEOUT;
                 mg_judge_error(&e->r, "the test binary stopped responding while this test ran%s: killed",
-                               st == 'T' ? " (it was stopped, e.g. by SIGSTOP)" : "");
+                               d->state_at_kill == 'T' ? " (it was stopped, e.g. by SIGSTOP)" : "");
                 e->r.status = MG_ST_TIMEOUT;
                 finish_entry(c, e);
             } else if (WIFSIGNALED(d->wstatus)) {
@@ -1316,6 +1319,7 @@ int mg_exec(const mg_exec_opts *o, mg_run *run, char *err, size_t errlen) {
             }
             if (d->deadline && now >= d->deadline && !d->killed) {
                 d->killed = true;
+                d->state_at_kill = mg_proc_state(d->p.pid);
                 mg_proc_kill(&d->p);
             }
             if (eof || waitpid(d->p.pid, &d->wstatus, WNOHANG) == d->p.pid) {
