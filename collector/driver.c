@@ -123,24 +123,36 @@ static void on_misuse(int kind, uintptr_t p, void *ret) {
 }
 
 /* ---- the shutdown of a child, and its last words ----------------------------------------- */
-/* Windows a child measured, by id (1..n). */
+/* Windows a child measured, by id (1..n): the first ones in static storage (a child
+ * per test needs one; no mmap on the way), more in mmap'd chunks for long suites. */
 #define MAX_CHILD_WINDOWS MG_MAX_WINDOW
-static mg_window **child_windows;
+#define INLINE_WINDOWS 8
+#define WINDOW_CHUNK 256
+static mg_window inline_windows[INLINE_WINDOWS];
+static mg_window *window_chunks[(MAX_CHILD_WINDOWS + WINDOW_CHUNK - 1) / WINDOW_CHUNK + 1];
 static unsigned child_nwindows;
 
+static mg_window *window_at(unsigned id) {
+    if (id <= INLINE_WINDOWS) return &inline_windows[id - 1];
+    unsigned k = id - INLINE_WINDOWS - 1;
+    return &window_chunks[k / WINDOW_CHUNK][k % WINDOW_CHUNK];
+}
+
 static mg_window *new_window(void) {
-    if (!child_windows) {
-        child_windows = mg__sys_alloc((MAX_CHILD_WINDOWS + 1) * sizeof *child_windows);
-        if (!child_windows) exit_now(MG_EXIT_NOREPORT);
-    }
     if (child_nwindows >= MAX_CHILD_WINDOWS) {
         mg__log("more than %u measured windows in one child", (unsigned)MAX_CHILD_WINDOWS);
         exit_now(MG_EXIT_NOREPORT);
     }
-    mg_window *w = mg__sys_alloc(sizeof *w);
-    if (!w) exit_now(MG_EXIT_NOREPORT);
-    child_windows[++child_nwindows] = w;
-    w->id = child_nwindows;
+    unsigned id = ++child_nwindows;
+    if (id > INLINE_WINDOWS) {
+        unsigned k = id - INLINE_WINDOWS - 1;
+        if (!window_chunks[k / WINDOW_CHUNK]) {
+            window_chunks[k / WINDOW_CHUNK] = mg__sys_alloc(WINDOW_CHUNK * sizeof(mg_window));
+            if (!window_chunks[k / WINDOW_CHUNK]) exit_now(MG_EXIT_NOREPORT);
+        }
+    }
+    mg_window *w = window_at(id);
+    w->id = id;
     return w;
 }
 
@@ -153,7 +165,7 @@ __attribute__((noreturn)) static void finish_child(bool trace) {
         if (atomic_load(&mg__win[i].blocks) > 0) pending = true;
     if (pending && !mg__shutdown_release_libc()) mg__buf_puts(&rep, "NOTE threads-running\n");
     for (unsigned i = 1; i <= child_nwindows; i++) {
-        if (!child_windows[i]->open) continue;
+        if (!window_at(i)->open) continue;
         int64_t bytes = atomic_load(&mg__win[i].bytes), blocks = atomic_load(&mg__win[i].blocks);
         mg__buf_printf(&rep, "L %u leaked_bytes=%lld object_growth=%lld\n", i, (long long)bytes,
                        (long long)blocks);
@@ -201,11 +213,13 @@ static void failure_line(const mg_failure_rec *f, void *ctx) {
 
 /* Runs test `warmups` times outside any window, then once in a window of its own, and
  * reports that window. */
-static void measured_test(unsigned test, unsigned warmups, bool trace) {
+static void measured_test(unsigned test, unsigned warmups, bool trace, bool flush) {
     mg_window *w = new_window();
     unsigned id = w->id;
     mg__buf_printf(&rep, "W %u test %u\n", id, test);
-    mg__wire_flush(&rep, result_fd); /* a crash from here on is this test's */
+    /* In a suite's child the driver and the CLI learn here which test runs (its
+     * timeout restarts; a crash from now on is its). A child of one test writes once. */
+    if (flush) mg__wire_flush(&rep, result_fd);
     unsigned outer_window = mg__g.window;
     for (unsigned i = 0; i < warmups; i++) {
         mg__g.window = 0; /* first-use caches of the warm-ups are nobody's leak */
@@ -224,7 +238,7 @@ static void measured_test(unsigned test, unsigned warmups, bool trace) {
         mg__wire_annotation(&rep, id);
         if (trace) mg__wire_window_diffs(&rep, w);
     }
-    mg__wire_flush(&rep, result_fd);
+    if (flush) mg__wire_flush(&rep, result_fd);
 }
 
 /* Opens the window of a suite (its init and cleanup, and what happens between tests). */
@@ -292,7 +306,7 @@ __attribute__((noreturn)) static void run_child(const command *cmd) {
             mg__wire_flush(&rep, result_fd);
             exit_now(0);
         }
-        measured_test(test, cmd->warmups, cmd->trace);
+        measured_test(test, cmd->warmups, cmd->trace, false);
         A->suite_cleanup(suite); /* a failing cleanup is the suite entry's to report */
         finish_child(cmd->trace);
     }
@@ -306,7 +320,7 @@ __attribute__((noreturn)) static void run_child(const command *cmd) {
     if (cmd->what == RUN_SUITE) {
         for (unsigned t = 0; t < ntests; t++) {
             if (tests[t].suite != suite || !tests[t].active || skipped(cmd->skip, t)) continue;
-            measured_test(t, warmups_of(cmd, t), cmd->trace);
+            measured_test(t, warmups_of(cmd, t), cmd->trace, true);
         }
     }
     if (A->suite_cleanup(suite) != 0) mg__buf_printf(&rep, "S %u scleanup\n", sw->id);
