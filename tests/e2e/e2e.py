@@ -163,9 +163,10 @@ def compare_test(ck, env, exp, t):
     ck.eq(t["status"], exp["status"], f"{name}: status")
     if exp.get("violations") is not None:
         ck.eq(sorted(t["violations"]), sorted(exp["violations"]), f"{name}: violations")
-    for key in ("leaked_bytes", "object_growth"):
+    for key in ("leaked_bytes", "object_growth", "net_bytes", "net_blocks"):
         if exp.get(key) is not None:
             ck.eq(t[key], exp[key], f"{name}: {key}")
+    ck.eq(t.get("kind"), exp.get("kind", "test"), f"{name}: kind")
     if exp.get("min_peak_bytes") is not None:
         ck.ok(t["peak_bytes"] >= exp["min_peak_bytes"],
               f"{name}: peak_bytes {t['peak_bytes']} < minimum {exp['min_peak_bytes']}")
