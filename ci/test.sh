@@ -27,7 +27,8 @@ cmake --build build -j"$jobs"
 (cd build && ctest -j"$jobs" --timeout 300)
 
 echo "== fuzzing (libFuzzer, ${MG_FUZZ_SECONDS:-30} s per target) =="
-CC=clang cmake -S . -B build-fuzz -DMEMGATE_FUZZ=ON -DMEMGATE_SANITIZE=ON -DMEMGATE_WERROR=ON \
+# Warnings are the -Werror builds' business (gcc); clang's extra ones do not stop fuzzing.
+CC=clang cmake -S . -B build-fuzz -DMEMGATE_FUZZ=ON -DMEMGATE_SANITIZE=ON \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz -j"$jobs" --target memgate_fuzzers
 (cd build-fuzz && ctest -L fuzz --timeout 300)
