@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "report_common.h"
+
 /* libFuzzer's entry point, declared for -Wmissing-prototypes. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -85,6 +87,18 @@ static inline char *mgf_slurp(const char *path, size_t *len) {
     if (buf) buf[n] = '\0';
     *len = n;
     return buf;
+}
+
+/* True when s holds no control character, no DEL and only valid UTF-8: safe to print on
+ * a terminal. */
+static inline int mgf_terminal_safe(const char *s) {
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        if (*p < 0x20 || *p == 0x7f) return 0;
+        size_t n = mg_utf8_seq(p, NULL);
+        if (!n) return 0;
+        p += n;
+    }
+    return 1;
 }
 
 /* Stops the run with a message: libFuzzer keeps the input that broke the property. */

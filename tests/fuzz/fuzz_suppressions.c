@@ -2,19 +2,7 @@
  * undefined behaviour or leak, and every message and warning is safe to print on a
  * terminal (no control character, only valid UTF-8), whatever bytes the file held. */
 #include "fuzz_common.h"
-#include "report_common.h"
 #include "suppress.h"
-
-/* True when s holds no control character, no DEL and only valid UTF-8. */
-static int terminal_safe(const char *s) {
-    for (const unsigned char *p = (const unsigned char *)s; *p;) {
-        if (*p < 0x20 || *p == 0x7f) return 0;
-        size_t n = mg_utf8_seq(p, NULL);
-        if (!n) return 0;
-        p += n;
-    }
-    return 1;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *path = mgf_input(data, size);
@@ -25,10 +13,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int rc = mg_supp_load_file(s, path, &warnings, err, sizeof err);
     MGF_CHECK(rc == 0 || rc == -1, "mg_supp_load_file returned %d", rc);
     MGF_CHECK(rc == 0 || err[0], "a refusal without a message");
-    if (rc != 0) MGF_CHECK(terminal_safe(err), "message not safe for a terminal: %s", err);
+    if (rc != 0) MGF_CHECK(mgf_terminal_safe(err), "message not safe for a terminal: %s", err);
     MGF_CHECK(rc == 0 || warnings.n == 0, "a refused file left %zu warnings", warnings.n);
     for (size_t i = 0; i < warnings.n; i++)
-        MGF_CHECK(terminal_safe(warnings.items[i]), "warning not safe: %s", warnings.items[i]);
+        MGF_CHECK(mgf_terminal_safe(warnings.items[i]), "warning not safe: %s", warnings.items[i]);
     /* The loaded patterns against a few frames: the matcher sees every fuzzed pattern. */
     mg_frame frames[3] = {
         {.function = "cache_put", .file = "/src/cache.c", .line = 88, .module = "/build/t"},
