@@ -23,6 +23,7 @@
 #include "baseline.h"
 #include "budgets.h"
 #include "commands.h"
+#include "culprit.h"
 #include "elfcheck.h"
 #include "exec.h"
 #include "metrics.h"
@@ -245,7 +246,7 @@ enum {
     OPT_JUNIT = 256, OPT_JSON, OPT_BUDGETS, OPT_TIMEOUT,
     OPT_SUPP, OPT_STACKS, OPT_NORERUN, OPT_UNWIND, OPT_FRAMES, OPT_COLOR, OPT_LIBRARY,
     OPT_HTML, OPT_SHARD, OPT_BASELINE, OPT_TOLERANCE, OPT_UPDATE_BASELINE, OPT_RATCHET,
-    OPT_PRUNE,
+    OPT_PRUNE, OPT_ISOLATION, OPT_WARMUPS, OPT_ALLOC_FN, OPT_EXCLUDE, OPT_GROUP_BY,
     /* A budget option of the metric table: OPT_METRIC + its mg_metric. */
     OPT_METRIC = 512
 };
@@ -271,6 +272,11 @@ static const struct option long_opts[] = {
     {"update-baseline", required_argument, NULL, OPT_UPDATE_BASELINE},
     {"ratchet", no_argument, NULL, OPT_RATCHET},
     {"prune", no_argument, NULL, OPT_PRUNE},
+    {"isolation", required_argument, NULL, OPT_ISOLATION},
+    {"warmups", required_argument, NULL, OPT_WARMUPS},
+    {"alloc-fn", required_argument, NULL, OPT_ALLOC_FN},
+    {"exclude", required_argument, NULL, OPT_EXCLUDE},
+    {"group-by", required_argument, NULL, OPT_GROUP_BY},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -300,8 +306,19 @@ typedef struct cli {
     mg_exec_opts ex;
     const char **filters;
     size_t nfilters;
+    const char **excludes;  /* --exclude globs */
+    size_t nexcludes;
+    const char **alloc_fns; /* --alloc-fn globs */
+    size_t nalloc_fns;
+    mg_group_by group_by;
     bool verbose, quiet;
 } cli;
+
+/* Appends s to a growing list of borrowed strings. */
+static void push_arg(const char ***list, size_t *n, const char *s) {
+    *list = mg_xrealloc(*list, (*n + 1) * sizeof **list);
+    (*list)[(*n)++] = s;
+}
 
 /* Parses options for run/exec. Options may follow the binaries for `run` (GNU
  * permutation); `exec` stops at the program so its own options stay its own. Returns the
@@ -311,6 +328,7 @@ static int parse_options(int argc, char **argv, cli *o, bool stop_at_operand) {
     o->ex.timeout_ms = 60000;
     mg_cli_limits_init(&o->ex.cli);
     o->color = "auto";
+    o->group_by = MG_GROUP_LINE;
     mg_tolerance_default(&o->tolerance);
     char terr[512];
     optind = 1;
@@ -336,9 +354,26 @@ static int parse_options(int argc, char **argv, cli *o, bool stop_at_operand) {
         case 'j':
             if (parse_uint("--jobs", optarg, 1, 1024, &o->ex.jobs)) return -1;
             break;
-        case 'k':
-            o->filters = mg_xrealloc(o->filters, (o->nfilters + 1) * sizeof *o->filters);
-            o->filters[o->nfilters++] = optarg;
+        case 'k': push_arg(&o->filters, &o->nfilters, optarg); break;
+        case OPT_EXCLUDE: push_arg(&o->excludes, &o->nexcludes, optarg); break;
+        case OPT_ALLOC_FN: push_arg(&o->alloc_fns, &o->nalloc_fns, optarg); break;
+        case OPT_ISOLATION:
+            if (strcmp(optarg, "test") && strcmp(optarg, "suite")) {
+                fprintf(stderr, "memgate: --isolation: '%s' is not one of test, suite\n", optarg);
+                return -1;
+            }
+            o->ex.cli.isolation = strcmp(optarg, "suite") == 0 ? MG_ISO_SUITE : MG_ISO_TEST;
+            break;
+        case OPT_WARMUPS:
+            if (parse_uint("--warmups", optarg, 0, 1000, &u)) return -1;
+            o->ex.cli.warmups = u;
+            break;
+        case OPT_GROUP_BY:
+            if (mg_group_by_parse(optarg, &o->group_by) != 0) {
+                fprintf(stderr, "memgate: --group-by: '%s' is not one of traceback, function, line, file\n",
+                        optarg);
+                return -1;
+            }
             break;
         case OPT_STACKS: o->ex.always_trace = true; break;
         case OPT_NORERUN: o->ex.no_rerun = true; break;
@@ -394,13 +429,17 @@ static int parse_options(int argc, char **argv, cli *o, bool stop_at_operand) {
         fputs("memgate: --prune needs --update-baseline FILE\n", stderr);
         return -1;
     }
-    if (o->prune && (o->nfilters || o->ex.nexcludes || o->shard_given)) {
+    if (o->prune && (o->nfilters || o->nexcludes || o->shard_given)) {
         fprintf(stderr,
                 "memgate: --prune cannot be combined with %s: it would drop the baseline "
                 "entries of every test that was not selected; prune with a full run\n",
-                o->nfilters ? "-k/--filter" : o->ex.nexcludes ? "an exclusion" : "--shard");
+                o->nfilters ? "-k/--filter" : o->nexcludes ? "--exclude" : "--shard");
         return -1;
     }
+    o->ex.excludes = o->excludes;
+    o->ex.nexcludes = o->nexcludes;
+    o->ex.cli.alloc_functions = o->alloc_fns;
+    o->ex.cli.nalloc_functions = o->nalloc_fns;
     return optind;
 }
 
@@ -567,6 +606,7 @@ static int cmd_run(int argc, char **argv, bool exec_mode) {
     prog.console.max_tracebacks = 3;
     prog.console.max_frames = 8;
     prog.console.verbose = o.verbose;
+    prog.console.group_by = o.group_by;
     prog.quiet = o.quiet;
 
     o.ex.budgets = bf;
@@ -577,6 +617,8 @@ static int cmd_run(int argc, char **argv, bool exec_mode) {
     o.ex.on_result = on_result;
     o.ex.ctx = &prog;
     o.ex.interrupted = &interrupted;
+    o.ex.baseline = base; /* the verdict of each test compares with it (judge.c) */
+    o.ex.tolerance = &o.tolerance;
     /* Relative binary paths keep working for the children; the report shows them as given
      * (with `exec`, as found in PATH; argv[0] stays as typed). */
     o.ex.binaries = binaries;
@@ -595,19 +637,19 @@ static int cmd_run(int argc, char **argv, bool exec_mode) {
         fprintf(stderr, "memgate: %s\n", err);
         rc = 2;
     } else {
-        if (base) {
-            run.baseline_path = mg_xstrdup(o.baseline);
-            mg_baseline_compare(base, &o.tolerance, &run);
-        }
-        mg_console_summary(stdout, &run, &prog.console);
+        /* Each test was compared when it was judged; what is left is run-wide: the
+         * baseline's tests that did not run, warnings about its keys. */
+        if (base) mg_baseline_finish_run(base, &run);
         if (o.update_baseline && !interrupted) {
-            if (mg_baseline_write(o.update_baseline, &run, ratchet_old, o.ratchet, err, sizeof err) != 0) {
+            mg_baseline_update_opts bo = {o.ratchet, o.prune};
+            if (mg_baseline_update(o.update_baseline, &run, ratchet_old, &bo, err, sizeof err) != 0) {
                 fprintf(stderr, "memgate: %s\n", err);
                 rc = 2;
             } else {
                 fprintf(stderr, "memgate: baseline written to %s\n", o.update_baseline);
             }
         }
+        mg_console_summary(stdout, &run, &prog.console);
         if (interrupted)
             fprintf(stderr, "memgate: interrupted; reports cover the %zu tests that finished\n", run.ntests);
         if (write_reports(&o, &run) != 0) rc = 2;
@@ -633,6 +675,8 @@ done:
     free(program);
     free(lib);
     free(o.filters);
+    free(o.excludes);
+    free(o.alloc_fns);
     return rc;
 }
 

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "culprit.h"
 #include "model.h"
 
 typedef struct mg_console_opts {
@@ -14,6 +15,7 @@ typedef struct mg_console_opts {
     size_t max_tracebacks; /* tracebacks shown per breach (default 3) */
     size_t max_frames;   /* frames shown per traceback (default 8) */
     bool verbose;        /* also show passing tests' figures */
+    mg_group_by group_by; /* how tracebacks are grouped (default: by line of the culprit) */
 } mg_console_opts;
 
 /* One line for a finished test, printed while the run goes on (index counts from 1):

@@ -248,13 +248,42 @@ static unsigned traced_by(mg_traces tr) {
     return bits;
 }
 
+/* How many of a cut traceback's outermost frames stay: the test's own, right above
+ * the trimmed harness. */
+#define OUTER_FRAMES 2
+
+/* The frames of one traceback, at most max_frames lines: a long one keeps its innermost
+ * frames and its outermost (the test that got there) with a gap line between. */
+static void write_frames(FILE *out, const char *indent, const mg_entry *e, size_t max_frames) {
+    size_t n = e->nframes;
+    size_t inner = n, outer = 0;
+    if (n > max_frames) {
+        outer = max_frames > OUTER_FRAMES + 1 ? OUTER_FRAMES : 0;
+        inner = max_frames - outer - (outer ? 1 : 0);
+    }
+    for (size_t k = 0; k < inner; k++) {
+        fprintf(out, "%s    ", indent);
+        mg_report_frame(out, &e->frames[k]);
+        fputc('\n', out);
+    }
+    if (n > inner + outer)
+        fprintf(out, "%s    ... %zu more frame%s\n", indent, n - inner - outer, n - inner - outer == 1 ? "" : "s");
+    for (size_t k = n - outer; k < n; k++) {
+        fprintf(out, "%s    ", indent);
+        mg_report_frame(out, &e->frames[k]);
+        fputc('\n', out);
+    }
+}
+
 /* The top max_tb entries of a growth (peak == false) or peak table, each a header
- * line and at most max_frames frames. */
+ * line naming its culprit frame and at most max_frames frames. */
 static void write_entries(FILE *out, const char *indent, const mg_entry *e, size_t n, bool peak,
-                          size_t max_tb, size_t max_frames) {
+                          size_t max_tb, size_t max_frames, mg_group_by group) {
+    static const char *const by[] = {"", " by function", " by line", " by file"};
     size_t shown = n < max_tb ? n : max_tb;
-    fprintf(out, "%s%s (top %zu of %zu):\n", indent,
-            peak ? "tracebacks holding memory at the peak" : "tracebacks of the growth", shown, n);
+    fprintf(out, "%s%s%s (top %zu of %zu):\n", indent,
+            peak ? "tracebacks holding memory at the peak" : "tracebacks of the growth",
+            group > MG_GROUP_TRACEBACK && group <= MG_GROUP_FILE ? by[group] : "", shown, n);
     for (size_t i = 0; i < shown; i++) {
         char sz[48];
         int64_t size = peak ? e[i].size : e[i].size_diff;
@@ -267,17 +296,14 @@ static void write_entries(FILE *out, const char *indent, const mg_entry *e, size
             fprintf(out, " (lost %s in %" PRId64 " %s)", sz, e[i].lost_count,
                     e[i].lost_count == 1 ? "block" : "blocks");
         }
+        const mg_frame *culprit = mg_entry_culprit(&e[i]);
+        if (culprit && e[i].culprit > 0) {
+            fputs(", allocated by ", out);
+            mg_report_frame(out, culprit);
+        }
         fputc('\n', out);
         if (!e[i].nframes) fprintf(out, "%s    (no frames recorded)\n", indent);
-        size_t nf = e[i].nframes < max_frames ? e[i].nframes : max_frames;
-        for (size_t k = 0; k < nf; k++) {
-            fprintf(out, "%s    ", indent);
-            mg_report_frame(out, &e[i].frames[k]);
-            fputc('\n', out);
-        }
-        if (e[i].nframes > nf)
-            fprintf(out, "%s    ... %zu more frame%s\n", indent, e[i].nframes - nf,
-                    e[i].nframes - nf == 1 ? "" : "s");
+        write_frames(out, indent, &e[i], max_frames);
     }
 }
 
@@ -305,17 +331,40 @@ static void write_notes(FILE *out, const mg_test_result *t, const char *indent, 
                 indent);
 }
 
+/* The entries of one table as shown: grouped (a new array, *owned set) or as they are. */
+static const mg_entry *grouped(const mg_entry *e, size_t n, mg_group_by group, size_t *nout, bool *owned) {
+    *owned = false;
+    *nout = n;
+    if (group == MG_GROUP_TRACEBACK || n < 2) return e;
+    mg_entry *g;
+    mg_group_entries(e, n, group, &g, nout);
+    *owned = true;
+    return g;
+}
+
+static void release_grouped(const mg_entry *e, size_t n, bool owned) {
+    if (!owned) return;
+    mg_entry *m = (mg_entry *)(uintptr_t)e;
+    for (size_t i = 0; i < n; i++) mg_entry_free_contents(&m[i]);
+    free(m);
+}
+
 /* Writes the tracebacks that explain the metrics in broken (growth, then peak);
  * returns whether any were written. */
 static bool write_tracebacks(FILE *out, const mg_test_result *t, const char *indent,
-                             unsigned broken, size_t max_tb, size_t max_frames) {
-    bool shown = false;
+                             unsigned broken, size_t max_tb, size_t max_frames, mg_group_by group) {
+    bool shown = false, owned;
+    size_t n;
     if ((broken & traced_by(MG_TRACE_GROWTH)) && t->ndiffs) {
-        write_entries(out, indent, t->diffs, t->ndiffs, false, max_tb, max_frames);
+        const mg_entry *e = grouped(t->diffs, t->ndiffs, group, &n, &owned);
+        write_entries(out, indent, e, n, false, max_tb, max_frames, owned ? group : MG_GROUP_TRACEBACK);
+        release_grouped(e, n, owned);
         shown = true;
     }
     if ((broken & traced_by(MG_TRACE_PEAK)) && t->npeak_diffs) {
-        write_entries(out, indent, t->peak_diffs, t->npeak_diffs, true, max_tb, max_frames);
+        const mg_entry *e = grouped(t->peak_diffs, t->npeak_diffs, group, &n, &owned);
+        write_entries(out, indent, e, n, true, max_tb, max_frames, owned ? group : MG_GROUP_TRACEBACK);
+        release_grouped(e, n, owned);
         shown = true;
     }
     return shown;
@@ -323,6 +372,11 @@ static bool write_tracebacks(FILE *out, const mg_test_result *t, const char *ind
 
 void mg_report_problem(FILE *out, const mg_test_result *t, const char *indent, size_t max_tb,
                        size_t max_frames) {
+    mg_report_problem_grouped(out, t, indent, max_tb, max_frames, MG_GROUP_TRACEBACK);
+}
+
+void mg_report_problem_grouped(FILE *out, const mg_test_result *t, const char *indent, size_t max_tb,
+                               size_t max_frames, mg_group_by group) {
     max_tb = or_default(max_tb, MG_REPORT_DEFAULT_TRACEBACKS);
     max_frames = or_default(max_frames, MG_REPORT_DEFAULT_FRAMES);
     for (int m = 0; m < MG_M_COUNT; m++) {
@@ -349,7 +403,7 @@ void mg_report_problem(FILE *out, const mg_test_result *t, const char *indent, s
     /* A figure that regressed is explained by the same tracebacks as a broken limit;
      * figures without a traceback table (allocations) have none to show. */
     const unsigned broken = (t->violations | regs) & ~traced_by(MG_TRACE_NONE);
-    bool shown_tb = write_tracebacks(out, t, indent, broken, max_tb, max_frames);
+    bool shown_tb = write_tracebacks(out, t, indent, broken, max_tb, max_frames, group);
     if (broken && !shown_tb) fprintf(out, "%sno tracebacks were recorded\n", indent);
     write_notes(out, t, indent, shown_tb);
 }
@@ -424,10 +478,10 @@ void mg_report_full(FILE *out, const mg_test_result *t) {
     }
     if (t->ndiffs)
         write_entries(out, "", t->diffs, t->ndiffs, false, MG_REPORT_DEFAULT_TRACEBACKS,
-                      MG_REPORT_DEFAULT_FRAMES);
+                      MG_REPORT_DEFAULT_FRAMES, MG_GROUP_TRACEBACK);
     if (t->npeak_diffs)
         write_entries(out, "", t->peak_diffs, t->npeak_diffs, true, MG_REPORT_DEFAULT_TRACEBACKS,
-                      MG_REPORT_DEFAULT_FRAMES);
+                      MG_REPORT_DEFAULT_FRAMES, MG_GROUP_TRACEBACK);
     write_notes(out, t, "", t->ndiffs || t->npeak_diffs);
 }
 

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "culprit.h"
 #include "model.h"
 
 #define MG_REPORT_DEFAULT_TRACEBACKS 3
@@ -67,6 +68,11 @@ void mg_report_regression(FILE *out, const mg_test_result *t, mg_metric id);
  * default. */
 void mg_report_problem(FILE *out, const mg_test_result *t, const char *indent, size_t max_tb,
                        size_t max_frames);
+
+/* mg_report_problem with the tracebacks grouped by group (the console's --group-by):
+ * one entry per allocating function, line or file of the culprit frame. */
+void mg_report_problem_grouped(FILE *out, const mg_test_result *t, const char *indent, size_t max_tb,
+                               size_t max_frames, mg_group_by group);
 
 /* Writes the full memory report of t: every measured figure against its limit with its
  * source and origin (figures without a budget plainly), suppressed memory, warm-ups and

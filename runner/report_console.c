@@ -203,7 +203,7 @@ static void put_problem(FILE *out, const mg_test_result *t, const mg_console_opt
     size_t len = 0;
     FILE *mem = open_memstream(&buf, &len);
     if (mem) {
-        mg_report_problem(mem, t, "  ", opts->max_tracebacks, opts->max_frames);
+        mg_report_problem_grouped(mem, t, "  ", opts->max_tracebacks, opts->max_frames, opts->group_by);
         if (fclose(mem) == 0 && buf) put_clean(out, buf, false, 0);
         free(buf);
     }
@@ -236,7 +236,7 @@ static void put_baseline_line(FILE *out, const mg_run *run) {
 
 void mg_console_summary(FILE *out, const mg_run *run, const mg_console_opts *opts) {
     mg_console_opts defaults = {false, MG_REPORT_DEFAULT_TRACEBACKS, MG_REPORT_DEFAULT_FRAMES,
-                                false};
+                                false, MG_GROUP_LINE};
     if (!opts) opts = &defaults;
     bool listed = false;
     for (size_t i = 0; i < run->ntests; i++) {

@@ -157,6 +157,20 @@ static void put_testcase(FILE *out, const mg_test_result *t) {
 }
 
 /* One <testsuite> for the tests of run that share first's binary and suite. */
+/* The run's own properties (testsuites has none in the schema: each testsuite carries
+ * them): interrupted, and the run's warnings. */
+static void put_run_properties(FILE *out, const mg_run *run) {
+    if (!run->interrupted && !run->nwarnings) return;
+    fputs("    <properties>\n", out);
+    if (run->interrupted) fputs("      <property name=\"interrupted\" value=\"true\"/>\n", out);
+    for (size_t i = 0; i < run->nwarnings; i++) {
+        fputs("      <property name=\"warning\"", out);
+        xml_attr(out, "value", run->warnings[i]);
+        fputs("/>\n", out);
+    }
+    fputs("    </properties>\n", out);
+}
+
 static void put_testsuite(FILE *out, const mg_run *run, const mg_test_result *first) {
     size_t tests = 0, failures = 0, errors = 0, skipped = 0;
     double time = 0;
@@ -179,17 +193,7 @@ static void put_testsuite(FILE *out, const mg_run *run, const mg_test_result *fi
     if (run->hostname) xml_attr(out, "hostname", run->hostname);
     if (first->binary) xml_attr(out, "file", first->binary);
     fputs(">\n", out);
-    /* testsuites has no properties in the schema: each testsuite carries the run's. */
-    if (run->interrupted || run->nwarnings) {
-        fputs("    <properties>\n", out);
-        if (run->interrupted) fputs("      <property name=\"interrupted\" value=\"true\"/>\n", out);
-        for (size_t i = 0; i < run->nwarnings; i++) {
-            fputs("      <property name=\"warning\"", out);
-            xml_attr(out, "value", run->warnings[i]);
-            fputs("/>\n", out);
-        }
-        fputs("    </properties>\n", out);
-    }
+    put_run_properties(out, run);
     for (size_t i = 0; i < run->ntests; i++) {
         const mg_test_result *t = &run->tests[i];
         if (same(t->binary, first->binary) && same(t->suite, first->suite)) put_testcase(out, t);
@@ -224,6 +228,13 @@ int mg_report_junit_write(const mg_run *run, const char *path, char *err, size_t
         if (!seen) groups[ngroups++] = t;
     }
     for (size_t k = 0; k < ngroups; k++) put_testsuite(out, run, groups[k]);
+    /* A run interrupted (or warned about) before any test finished still says so: in
+     * an empty testsuite, the only place the schema has for properties. */
+    if (!ngroups && (run->interrupted || run->nwarnings)) {
+        fputs("  <testsuite name=\"memgate\" tests=\"0\" failures=\"0\" errors=\"0\" skipped=\"0\">\n", out);
+        put_run_properties(out, run);
+        fputs("  </testsuite>\n", out);
+    }
     free(groups);
     fputs("</testsuites>\n", out);
     if (fclose(out) != 0 || !buf) {

@@ -252,7 +252,9 @@ static void queue_suite(ctx *c, size_t bin, unsigned s) {
 /* ---- drivers -------------------------------------------------------------------------------- */
 static int start_driver(ctx *c, size_t bin, bool trace, char *err, size_t errlen) {
     binary *b = &c->bins[bin];
-    mg_spawn_opts so = {c->o->library, c->o->timeout_ms, trace, c->o->unwind, c->o->max_frames};
+    /* --stacks: a program measured as a whole captures stacks from its start. */
+    mg_spawn_opts so = {c->o->library, c->o->timeout_ms, trace || c->o->always_trace, c->o->unwind,
+                        c->o->max_frames};
     mg_proc p;
     if (mg_spawn(&so, b->path, b->argv, &p, err, errlen) != 0) return -1;
     if (c->ndrv == c->capdrv) {
@@ -776,8 +778,7 @@ static void suite_result(ctx *c, const job *jb, const mg_wire_report *rep, const
             abnormal_end(c, e, rep, h, &rules) || (mg_judge_error(&e->r, "the suite did not finish"), true);
             finish_entry(c, e);
         } else if (sw && sw->closed && (sw->leak_known || !died) && (e->need & (NEED_FIRST | NEED_WARM))) {
-            if (init_failed) {
-                mg_judge_take_window(&e->r, sw);
+            if (init_failed) { /* no figures: the suite never ran */
                 mg_judge_error(&e->r, "suite initialization failed");
                 finish_entry(c, e);
             } else if (sw->scleanup) {
