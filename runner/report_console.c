@@ -189,6 +189,46 @@ static void put_output_tail(FILE *out, const char *output) {
     free(copy);
 }
 
+/* The lines that would accept a test over its budget, ready to paste: a budgets-file
+ * entry, the annotation (tests only: a suite entry has no body), and a leak: line when
+ * the leak comes through a library outside the project (culprit.h's rule). */
+static void put_fix_hints(FILE *out, const mg_test_result *t) {
+    fputs("  to accept it instead:\n    budgets file: \"tests\": {\"", out);
+    put_clean(out, t->suite ? t->suite : "", true, 200);
+    fputc('/', out);
+    put_clean(out, t->name ? t->name : "", true, 200);
+    fputs("\": {", out);
+    bool first = true;
+    for (int m = 0; m < MG_M_COUNT; m++) {
+        if (!(t->violations & MG_M_BIT(m)) || !mg_metrics[m].budget_key) continue;
+        fprintf(out, "%s\"%s\": %" PRId64, first ? "" : ", ", mg_metrics[m].budget_key, t->fig[m]);
+        first = false;
+    }
+    fputs("}}\n", out);
+    if (t->kind == MG_KIND_TEST) {
+        fputs("    in the test:  MEMGATE_BUDGET(", out);
+        first = true;
+        for (int m = 0; m < MG_M_COUNT; m++) {
+            if (!(t->violations & MG_M_BIT(m)) || !mg_metrics[m].budget_key) continue;
+            fprintf(out, "%s.%s = %" PRId64, first ? "" : ", ", mg_metrics[m].budget_key, t->fig[m]);
+            first = false;
+        }
+        fputs(");\n", out);
+    }
+    if (t->ndiffs && (t->violations & (MG_M_BIT(MG_M_LEAK) | MG_M_BIT(MG_M_GROWTH)))) {
+        const mg_entry *e = &t->diffs[0];
+        for (size_t k = 0; k < e->nframes && k <= e->culprit; k++) {
+            const char *mod = e->frames[k].module;
+            if (!mg_trace_system_module(mod)) continue;
+            const char *base = strrchr(mod, '/');
+            fputs("    suppression:  leak:", out);
+            put_clean(out, base ? base + 1 : mod, true, 200);
+            fputs("   (a library outside the project allocates it)\n", out);
+            break;
+        }
+    }
+}
+
 /* The account of one test that did not pass: header, what broke, output tail. */
 static void put_problem(FILE *out, const mg_test_result *t, const mg_console_opts *opts) {
     fputc('\n', out);
@@ -209,6 +249,7 @@ static void put_problem(FILE *out, const mg_test_result *t, const mg_console_opt
     }
     if (t->status == MG_ST_CRASH || t->status == MG_ST_TIMEOUT || t->status == MG_ST_ERROR)
         put_output_tail(out, t->output);
+    if (t->status == MG_ST_FAIL && t->violations) put_fix_hints(out, t);
 }
 
 /* "baseline: 2 new tests, 1 removed (bin:suite/gone)": what changed between the

@@ -159,6 +159,13 @@ def cmd_isolation(env, ck, iso):
     ck.eq(rc, 1, f"[{iso}] exit status")
     ck.eq(len(tests), 22, f"[{iso}] entries: 16 tests and the 6 suites with an init or cleanup")
     check_common(env, ck, tests, iso)
+    # A failing test's console block ends with the lines that would accept it.
+    ck.has(out, '"fixture/frees_fixture_and_leaks": {"leak_bytes": 217, "object_growth": 1}',
+           f"[{iso}] the budgets-file entry to paste")
+    ck.has(out, "MEMGATE_BUDGET(.leak_bytes = 217, .object_growth = 1);", f"[{iso}] the annotation to paste")
+    ck.has(out, "leak:libcjson.so.1", f"[{iso}] a suppression for the third-party library")
+    ck.has(out, '"cleanup_leaks/(suite)": {"leak_bytes": 64, "object_growth": 1}',
+           f"[{iso}] the suite entry's budgets-file entry")
     b = tests.get("ordered/b_uses_state", {})
     if iso == "test":
         ck.eq(b.get("status"), "fail", "[test] b_uses_state depends on a_sets_state: fails in a fresh child")
