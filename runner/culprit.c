@@ -113,8 +113,7 @@ static bool any_glob(const char *const *globs, size_t n, const char *text) {
     return false;
 }
 
-/* The C and C++ runtime, the loader, and memgate itself. */
-static bool runtime_module(const char *path) {
+bool mg_trace_runtime_module(const char *path) {
     static const char *const runtime[] = {"libc.so*",   "libc-*.so", "libstdc++.so*", "libgcc_s.so*",
                                           "libm.so*",   "ld-linux*", "ld-*.so*",      "libpthread.so*",
                                           "libdl.so*",  "libmemgate.so*", NULL};
@@ -136,7 +135,7 @@ size_t mg_trace_culprit(const mg_frame *frames, size_t n, const char *const *all
     size_t outside_runtime = n;
     for (size_t i = 0; i < n; i++) {
         const mg_frame *f = &frames[i];
-        if (is_gap(f) || runtime_module(f->module)) continue;
+        if (is_gap(f) || mg_trace_runtime_module(f->module)) continue;
         if (outside_runtime == n) outside_runtime = i;
         if (nalloc_functions && any_glob(alloc_functions, nalloc_functions, f->function)) continue;
         if (mg_trace_system_module(f->module)) continue;

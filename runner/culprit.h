@@ -42,6 +42,9 @@ size_t mg_trace_culprit(const mg_frame *frames, size_t n, const char *const *all
 /* True for a module path under the system library directories. */
 bool mg_trace_system_module(const char *path);
 
+/* True for the C/C++ runtime, the loader and memgate itself (by module basename). */
+bool mg_trace_runtime_module(const char *path);
+
 /* Releases the symbolizers cached by mg_trace_resolve (one per distinct module map). */
 void mg_trace_cache_free(void);
 

@@ -219,7 +219,8 @@ static void put_fix_hints(FILE *out, const mg_test_result *t) {
         const mg_entry *e = &t->diffs[0];
         for (size_t k = 0; k < e->nframes && k <= e->culprit; k++) {
             const char *mod = e->frames[k].module;
-            if (!mg_trace_system_module(mod)) continue;
+            /* Never the runtime: leak:libc.so.6 would hide every leak through malloc. */
+            if (!mg_trace_system_module(mod) || mg_trace_runtime_module(mod)) continue;
             const char *base = strrchr(mod, '/');
             fputs("    suppression:  leak:", out);
             put_clean(out, base ? base + 1 : mod, true, 200);
