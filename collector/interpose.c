@@ -21,6 +21,9 @@
  *
  * Bootstrap: dlsym itself may call calloc before the real functions are known; those
  * early requests are served from a static pool, and free ignores pool pointers.
+ *
+ * Why this file is long: every entry point of the malloc family is here with the
+ * accounting they share, inlined into each hook for speed (the hot path).
  */
 #include <dlfcn.h>
 #include <errno.h>
