@@ -1,5 +1,10 @@
 /*
  * The driver: the in-process half of `memgate run` (protocol.h has the messages).
+ * Why this file is long: the two halves of a fork live together, the driver's loop
+ * (commands, children, pipes, deadlines) and what each child does (windows, warm-ups,
+ * suites, shutdown, its report), because they share the child's state across fork();
+ * measurement (window.c), shutdown (shutdown.c) and formatting (wire.c) are elsewhere.
+ *
  *
  * Processes:
  *   memgate (CLI)  <- socket (MEMGATE_RUNNER_FD) ->  test binary ("driver")
@@ -24,11 +29,6 @@
  *
  * Everything here formats without malloc (mg_buf is mmap'd): the driver's bookkeeping
  * must not appear in any figure.
- *
- * Why this file is long: the two halves of a fork live together, the driver's loop
- * (commands, children, pipes, deadlines) and what each child does (windows, warm-ups,
- * suites, shutdown, its report), because they share the child's state across fork();
- * measurement (window.c), shutdown (shutdown.c) and formatting (wire.c) are elsewhere.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,8 @@
 /*
  * The malloc family, intercepted: malloc, calloc, realloc, reallocarray, free,
+ * Why this file is long: every entry point of the malloc family is here with the
+ * accounting they share, inlined into each hook for speed (the hot path).
+ *
  * posix_memalign, aligned_alloc, memalign, valloc, pvalloc, malloc_usable_size.
  *
  * Each hook asks the next definition (libc's, found with dlsym(RTLD_NEXT)) for 8 bytes
@@ -21,9 +24,6 @@
  *
  * Bootstrap: dlsym itself may call calloc before the real functions are known; those
  * early requests are served from a static pool, and free ignores pool pointers.
- *
- * Why this file is long: every entry point of the malloc family is here with the
- * accounting they share, inlined into each hook for speed (the hot path).
  */
 #include <dlfcn.h>
 #include <errno.h>
