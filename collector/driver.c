@@ -5,7 +5,6 @@
  * suites, shutdown, its report), because they share the child's state across fork();
  * measurement (window.c), shutdown (shutdown.c) and formatting (wire.c) are elsewhere.
  *
- *
  * Processes:
  *   memgate (CLI)  <- socket (MEMGATE_RUNNER_FD) ->  test binary ("driver")
  *                                                     `- one child per RUN command

@@ -1,9 +1,8 @@
 /*
  * The malloc family, intercepted: malloc, calloc, realloc, reallocarray, free,
+ * posix_memalign, aligned_alloc, memalign, valloc, pvalloc, malloc_usable_size.
  * Why this file is long: every entry point of the malloc family is here with the
  * accounting they share, inlined into each hook for speed (the hot path).
- *
- * posix_memalign, aligned_alloc, memalign, valloc, pvalloc, malloc_usable_size.
  *
  * Each hook asks the next definition (libc's, found with dlsym(RTLD_NEXT)) for 8 bytes
  * more than requested and writes a trailer into the last 8 bytes of the usable area
