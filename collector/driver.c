@@ -167,14 +167,19 @@ __attribute__((noreturn)) static void finish_child(bool trace) {
     bool pending = false;
     for (unsigned i = 1; i <= child_nwindows; i++)
         if (atomic_load(&mg__win[i].blocks) > 0) pending = true;
-    if (pending && !mg__shutdown_release_libc()) mg__buf_puts(&rep, "NOTE threads-running\n");
+    bool threads = pending && !mg__shutdown_release_libc();
+    if (threads) mg__buf_puts(&rep, "NOTE threads-running\n");
+    /* Traced, with leaks, one thread left (other threads' stacks would be roots we cannot
+     * scan): which leaked blocks are still reachable. */
+    mg_reach *reach = trace && pending && !threads ? mg__reach_build() : NULL;
     for (unsigned i = 1; i <= child_nwindows; i++) {
         if (!window_at(i)->open) continue;
         int64_t bytes = atomic_load(&mg__win[i].bytes), blocks = atomic_load(&mg__win[i].blocks);
         mg__buf_printf(&rep, "L %u leaked_bytes=%lld object_growth=%lld\n", i, (long long)bytes,
                        (long long)blocks);
-        if (trace && blocks > 0) mg__wire_leak_diffs(&rep, i);
+        if (trace && blocks > 0) mg__wire_leak_diffs(&rep, i, reach);
     }
+    mg__reach_free(reach);
     if (trace) mg__wire_modules(&rep);
     mg__buf_puts(&rep, "END\n");
     mg__wire_flush(&rep, result_fd);
@@ -768,7 +773,7 @@ static void whole_process_exit(int status, void *arg) {
                    (long long)atomic_load(&mg__win[id].bytes), (long long)atomic_load(&mg__win[id].blocks));
     if (mg__g.capture) {
         mg__wire_window_diffs(&b, &whole_win);
-        mg__wire_leak_diffs(&b, id);
+        mg__wire_leak_diffs(&b, id, NULL);
         mg__wire_modules(&b);
     }
     mg__buf_printf(&b, "X %d\nEND\n", status);

@@ -53,6 +53,22 @@ bool mg__shutdown_release_libc(void);
 /* Number of exit handlers kept so far. */
 unsigned mg__shutdown_handlers(void);
 
+/* ---- lost vs reachable (lost.c) ------------------------------------------------------------
+ * Every live counted block (from the side table: a traced process), each marked reached
+ * or not from the roots. Built once after a child's shutdown, for all its windows. */
+typedef struct mg_reach_block {
+    uintptr_t start;
+    uint64_t size;
+    uint32_t stack;
+    unsigned window;
+    bool reached;
+} mg_reach_block;
+typedef struct mg_reach mg_reach;
+/* NULL when no memory was left for it. */
+mg_reach *mg__reach_build(void);
+const mg_reach_block *mg__reach_blocks(const mg_reach *r, size_t *n);
+void mg__reach_free(mg_reach *r);
+
 /* ---- the messages of a child (wire.c) -------------------------------------------------- */
 /* Appends the loaded modules ("MOD" lines). */
 void mg__wire_modules(mg_buf *b);
@@ -65,8 +81,10 @@ void mg__wire_annotation(mg_buf *b, unsigned w);
 /* Trace mode, at the close of w: the net growth by stack ("N") and, when the window is
  * the one its peak breakdown belongs to, the memory at the peak ("PK", "P"). */
 void mg__wire_window_diffs(mg_buf *b, const mg_window *w);
-/* Trace mode, after the shutdown: the blocks of window id still live, by stack ("D"). */
-void mg__wire_leak_diffs(mg_buf *b, unsigned id);
+/* Trace mode, after the shutdown: the blocks of window id still live, by stack ("D"),
+ * with the part of each no pointer reaches when reach is given (then also the window's
+ * lost totals, "LOST"). */
+void mg__wire_leak_diffs(mg_buf *b, unsigned id, const mg_reach *reach);
 /* Writes b to fd; a failure ends the child with MG_EXIT_NOREPORT. Empties b. */
 void mg__wire_flush(mg_buf *b, int fd);
 

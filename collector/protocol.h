@@ -39,7 +39,10 @@
  *   A <w> key=value... line=<n> file=<esc>      the test's MEMGATE_BUDGET annotation
  *   S <w> sinit|scleanup|notrun                 suite init/cleanup failed, test not run
  *   L <w> leaked_bytes=.. object_growth=..      after the orderly shutdown
- *   D <w> <stack> size=.. count=..              traced: blocks of the leak, per stack
+ *   D <w> <stack> size=.. count=.. [lost_size=.. lost_count=..]
+ *                                                traced: blocks of the leak, per stack
+ *   LOST <w> lost_bytes=.. lost_blocks=..        traced: the part of the leak no pointer
+ *                                                reaches (lost.c)
  *   N <w> <stack> size=.. size_diff=.. count=.. count_diff=..   traced: net growth
  *   PK <w> <bytes>  P <w> <stack> size=.. count=..              traced: at the peak
  *   STK <stack> <ip>...  MOD <base> <lo> <hi> <path>            stacks and modules

@@ -172,51 +172,94 @@ void mg__wire_window_diffs(mg_buf *b, const mg_window *w) {
 }
 
 /* ---- the leak by stack, after the shutdown ------------------------------------------- */
+typedef struct leak_row {
+    uint32_t stack;
+    int64_t size, count, lost_size, lost_count;
+} leak_row;
+
 /* Per-stack sums of the blocks of one window, in an open-addressing map on mmap. */
 typedef struct leak_map {
-    row *slots;
+    leak_row *slots;
     size_t cap; /* power of two */
     unsigned window;
 } leak_map;
+
+static void leak_add_block(leak_map *m, uint32_t stack, uint64_t size, bool lost) {
+    for (size_t i = (stack * 2654435761u) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        leak_row *r = &m->slots[i];
+        if (r->stack == stack || r->stack == MG_STACK_NONE) {
+            r->stack = stack;
+            r->size += (int64_t)size;
+            r->count++;
+            if (lost) {
+                r->lost_size += (int64_t)size;
+                r->lost_count++;
+            }
+            return;
+        }
+    }
+}
 
 static void leak_add(uintptr_t p, const mg_block *blk, void *ctx) {
     leak_map *m = ctx;
     unsigned w;
     if (blk->stack == MG_STACK_INTERNAL || blk->stack == MG_STACK_NONE) return;
     if (!mg__block_window(p, &w) || w != m->window) return;
-    for (size_t i = (blk->stack * 2654435761u) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-        row *r = &m->slots[i];
-        if (r->stack == blk->stack || r->stack == MG_STACK_NONE) {
-            r->stack = blk->stack;
-            r->size += (int64_t)blk->size;
-            r->count++;
-            return;
-        }
-    }
+    leak_add_block(m, blk->stack, blk->size, false);
 }
 
-void mg__wire_leak_diffs(mg_buf *b, unsigned id) {
+void mg__wire_leak_diffs(mg_buf *b, unsigned id, const mg_reach *reach) {
     uint64_t entries, bytes;
     mg__table_stats(&entries, &bytes);
     leak_map m = {NULL, 64, id};
     while (m.cap < entries * 2 + 2) m.cap *= 2;
     m.slots = mg__sys_alloc(m.cap * sizeof *m.slots);
     if (!m.slots) return;
-    mg__table_foreach(leak_add, &m);
+    int64_t lost_bytes = 0, lost_blocks = 0;
+    if (reach) {
+        size_t n;
+        const mg_reach_block *rb = mg__reach_blocks(reach, &n);
+        for (size_t i = 0; i < n; i++) {
+            if (rb[i].window != id) continue;
+            if (!rb[i].reached) {
+                lost_bytes += (int64_t)rb[i].size;
+                lost_blocks++;
+            }
+            if (rb[i].stack != MG_STACK_NONE) leak_add_block(&m, rb[i].stack, rb[i].size, !rb[i].reached);
+        }
+        mg__buf_printf(b, "LOST %u lost_bytes=%lld lost_blocks=%lld\n", id, (long long)lost_bytes,
+                       (long long)lost_blocks);
+    } else {
+        mg__table_foreach(leak_add, &m);
+    }
     row top[MG_WIRE_MAX_DIFFS];
+    leak_row lost_of[MG_WIRE_MAX_DIFFS];
     size_t ntop = 0;
     for (size_t i = 0; i < m.cap; i++) {
-        row r = m.slots[i];
-        if (r.stack == MG_STACK_NONE) continue;
-        r.size_diff = r.size;
-        r.count_diff = r.count;
+        const leak_row *lr = &m.slots[i];
+        if (lr->stack == MG_STACK_NONE) continue;
+        row r = {lr->stack, lr->size, lr->size, lr->count, lr->count};
         keep_top(top, &ntop, MG_WIRE_MAX_DIFFS, &r);
+    }
+    /* The lost part of each kept row, found again by its stack. */
+    for (size_t k = 0; k < ntop; k++) {
+        lost_of[k] = (leak_row){0};
+        for (size_t i = (top[k].stack * 2654435761u) & (m.cap - 1);; i = (i + 1) & (m.cap - 1))
+            if (m.slots[i].stack == top[k].stack) {
+                lost_of[k] = m.slots[i];
+                break;
+            }
     }
     mg__sys_free(m.slots, m.cap * sizeof *m.slots);
     for (size_t i = 0; i < ntop; i++) {
         mg__wire_stack(b, top[i].stack);
-        mg__buf_printf(b, "D %u %u size=%lld count=%lld\n", id, top[i].stack,
-                       (long long)top[i].size, (long long)top[i].count);
+        if (reach)
+            mg__buf_printf(b, "D %u %u size=%lld count=%lld lost_size=%lld lost_count=%lld\n", id,
+                           top[i].stack, (long long)top[i].size, (long long)top[i].count,
+                           (long long)lost_of[i].lost_size, (long long)lost_of[i].lost_count);
+        else
+            mg__buf_printf(b, "D %u %u size=%lld count=%lld\n", id, top[i].stack, (long long)top[i].size,
+                           (long long)top[i].count);
     }
 }
 

@@ -120,6 +120,9 @@ static void resolve_entries(const mg_wire_entry *in, size_t n, const mg_wire_rep
         e.size_diff = in[i].size_diff;
         e.count = in[i].count;
         e.count_diff = in[i].count_diff;
+        e.lost_known = in[i].lost_known;
+        e.lost_size = in[i].lost_size;
+        e.lost_count = in[i].lost_count;
         const mg_wire_stack *s = mg_wire_find_stack(rep, in[i].stack);
         if (s) mg_trace_resolve(rep->modules, s->ips, s->n, rules, &e.frames, &e.nframes, &e.culprit);
         (*out)[(*nout)++] = e;
@@ -140,12 +143,14 @@ void mg_judge_take_traces(mg_test_result *r, const mg_wire_window *w, const mg_w
         resolve_entries(w->net, w->nnet, rep, rules, &all, &nall);
     /* Suppressions take leaked blocks out of the leak (LeakSanitizer's leak: lines). */
     r->diffs = mg_xcalloc(nall ? nall : 1, sizeof *r->diffs);
-    int64_t sup_bytes = 0, sup_blocks = 0;
+    int64_t sup_bytes = 0, sup_blocks = 0, sup_lost_bytes = 0, sup_lost_blocks = 0;
     const char *sup_pattern = NULL;
     for (size_t i = 0; i < nall; i++) {
         const char *pat = leak_entries && supp && all[i].nframes ? mg_supp_match(supp, &all[i]) : NULL;
         if (pat) {
             sup_pattern = pat;
+            sup_lost_bytes += all[i].lost_size;
+            sup_lost_blocks += all[i].lost_count;
             sup_bytes += all[i].size_diff;
             sup_blocks += all[i].count_diff;
             mg_entry_free_contents(&all[i]);
@@ -154,6 +159,14 @@ void mg_judge_take_traces(mg_test_result *r, const mg_wire_window *w, const mg_w
         r->diffs[r->ndiffs++] = all[i];
     }
     free(all);
+    /* The part of the leak no pointer reaches, when the traced run scanned for it. */
+    if (leak_entries && w->lost_known) {
+        mg_test_set(r, MG_M_LOST_BYTES, w->lost_bytes - sup_lost_bytes);
+        mg_test_set(r, MG_M_LOST_BLOCKS, w->lost_blocks - sup_lost_blocks);
+    } else if (w->lost_known && w->lost_bytes == 0) {
+        mg_test_set(r, MG_M_LOST_BYTES, 0);
+        mg_test_set(r, MG_M_LOST_BLOCKS, 0);
+    }
     if (sup_bytes || sup_blocks) {
         r->suppressed_bytes = sup_bytes;
         r->suppressed_blocks = sup_blocks;

@@ -291,10 +291,18 @@ static void write_entries(FILE *out, const char *indent, const mg_entry *e, size
         mg_format_size(size, sz, sizeof sz);
         fprintf(out, "%s  %s%s in %" PRId64 " %s", indent, !peak && size > 0 ? "+" : "", sz,
                 count, count == 1 || count == -1 ? "block" : "blocks");
-        if (!peak && e[i].lost_known && e[i].lost_count > 0) {
+        /* LeakSanitizer's and valgrind's words: lost (nothing points to it any more) or
+         * still reachable (a cache, a registry). */
+        if (!peak && e[i].lost_known && e[i].lost_count > 0 && e[i].lost_count < count) {
+            mg_format_size(e[i].lost_size, sz, sizeof sz);
+            fprintf(out, " (lost %s in %" PRId64 " %s, the rest still reachable)", sz, e[i].lost_count,
+                    e[i].lost_count == 1 ? "block" : "blocks");
+        } else if (!peak && e[i].lost_known && e[i].lost_count > 0) {
             mg_format_size(e[i].lost_size, sz, sizeof sz);
             fprintf(out, " (lost %s in %" PRId64 " %s)", sz, e[i].lost_count,
                     e[i].lost_count == 1 ? "block" : "blocks");
+        } else if (!peak && e[i].lost_known && count > 0) {
+            fputs(" (still reachable)", out);
         }
         const mg_frame *culprit = mg_entry_culprit(&e[i]);
         if (culprit && e[i].culprit > 0) {

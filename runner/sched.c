@@ -127,7 +127,9 @@ typedef struct job {
 typedef struct driver {
     size_t bin;
     mg_proc p;
-    bool alive, hello, listed, exit_sent, trace, lane_bad;
+    bool alive, hello, listed, exit_sent, lane_bad;
+    bool trace;           /* stacks from its start: runs the traced re-runs */
+    bool whole_rerun;     /* started to re-run a whole-process program with stacks */
     int job;              /* index of the running job, -1 when idle */
     sbuf in;
     uint64_t started, deadline;
@@ -250,6 +252,8 @@ static void queue_suite(ctx *c, size_t bin, unsigned s) {
 }
 
 /* ---- drivers -------------------------------------------------------------------------------- */
+/* Starts a driver of binary bin: with stacks from its start (trace) for traced re-runs,
+ * whose lost-vs-reachable scan needs every block in the side table. */
 static int start_driver(ctx *c, size_t bin, bool trace, char *err, size_t errlen) {
     binary *b = &c->bins[bin];
     /* --stacks: a program measured as a whole captures stacks from its start. */
@@ -266,7 +270,7 @@ static int start_driver(ctx *c, size_t bin, bool trace, char *err, size_t errlen
     d->bin = bin;
     d->p = p;
     d->alive = true;
-    d->trace = trace;
+    d->trace = trace || c->o->always_trace;
     d->job = -1;
     d->started = now_ns();
     if (c->o->timeout_ms) {
@@ -298,6 +302,14 @@ static void send_line(driver *d, const char *line) {
 static size_t live_drivers(const ctx *c, size_t bin) {
     size_t n = 0;
     for (size_t i = 0; i < c->ndrv; i++) n += c->drv[i].alive && c->drv[i].bin == bin;
+    return n;
+}
+
+/* Live drivers of binary bin with stacks on (trace) or off. */
+static size_t live_lanes(const ctx *c, size_t bin, bool trace) {
+    size_t n = 0;
+    for (size_t i = 0; i < c->ndrv; i++)
+        n += c->drv[i].alive && c->drv[i].bin == bin && c->drv[i].trace == trace;
     return n;
 }
 
@@ -579,7 +591,12 @@ static void figures_taken(ctx *c, binary *b, entry *e, const mg_wire_window *w, 
         e->r.traced = false; /* the tracebacks come from the measured run itself */
         return;
     }
-    if ((viol || regressions) && !o->no_rerun) {
+    /* A lost_bytes limit needs the reachability scan, which only a traced run makes:
+     * a test that leaked anything is re-run even when the leak is within its budget. */
+    bool lost_limit = e->base.lim[MG_M_LOST_BYTES].value >= 0 ||
+                      (e->ann.set && e->ann.values[MG_M_LOST_BYTES] >= 0);
+    bool leaked = mg_test_known(&e->r, MG_M_LEAK) && e->r.fig[MG_M_LEAK] > 0;
+    if ((viol || regressions || (lost_limit && leaked)) && !o->no_rerun) {
         e->need |= NEED_TRACE;
         /* A leak that vanishes after one more warm-up is first-use initialisation. */
         if ((viol & (MG_M_BIT(MG_M_LEAK) | MG_M_BIT(MG_M_GROWTH))) && e->r.kind == MG_KIND_TEST &&
@@ -888,7 +905,7 @@ static void handle_whole(ctx *c, size_t di, const char *res, size_t len) {
     mg_wire_parse_report(res, len, &rep);
     const mg_wire_window *w = mg_wire_find_window(&rep, MG_WK_WHOLE, 0);
     mg_trace_rules rules = rules_for(b, e);
-    if (d->trace) {
+    if (d->whole_rerun) {
         traces_taken(c, b, e, w && w->closed ? w : NULL, &rep, "no report");
         b->whole_pending_trace = false;
     } else if (rep.misuse) {
@@ -992,7 +1009,7 @@ static void driver_ended(ctx *c, size_t di) {
         /* It never listed: a program measured as a whole, or one that could not start. */
         init_whole(c, b);
         entry *e = &b->whole_e;
-        if (d->trace) {
+        if (d->whole_rerun) {
             if (b->whole_pending_trace) traces_taken(c, b, e, NULL, NULL, "the program did not report");
             b->whole_pending_trace = false;
         } else if (e->need & NEED_FIRST) {
@@ -1023,9 +1040,12 @@ static void driver_ended(ctx *c, size_t di) {
                     mg_judge_error(&e->r, "the program exited (status %d) without reporting to memgate", code);
             }
         }
-        if (b->whole_pending_trace && !d->trace && !c->o->no_rerun) {
+        if (b->whole_pending_trace && !d->whole_rerun && !c->o->no_rerun) {
             char err[256];
-            if (start_driver(c, d->bin, true, err, sizeof err) == 0) return;
+            if (start_driver(c, d->bin, true, err, sizeof err) == 0) {
+                c->drv[c->ndrv - 1].whole_rerun = true;
+                return;
+            }
             b->whole_pending_trace = false;
         }
         e->need &= ~(unsigned)NEED_TRACE;
@@ -1162,7 +1182,7 @@ static void dispatch(ctx *c) {
         bool starting = false;
         for (size_t i = 0; i < c->ndrv; i++) {
             driver *d = &c->drv[i];
-            if (!d->alive || d->bin != jb->bin || d->trace || d->exit_sent) continue;
+            if (!d->alive || d->bin != jb->bin || d->trace != jb->trace || d->exit_sent) continue;
             if (!d->listed) starting = true;
             else if (d->job < 0 && !d->lane_bad && idle == (size_t)-1) idle = i;
         }
@@ -1170,15 +1190,15 @@ static void dispatch(ctx *c) {
             dispatch_job(c, j, idle);
             continue;
         }
-        size_t lanes = live_drivers(c, jb->bin);
+        size_t lanes = live_lanes(c, jb->bin, jb->trace);
         bool may_add = !starting && (lanes == 0 || (!b->single_lane && lanes < lim));
         if (may_add) {
-            if (lanes == 0 && b->restarts++ > b->list.ntests + 3) {
+            if (live_drivers(c, jb->bin) == 0 && b->restarts++ > b->list.ntests + 3) {
                 abandon_job(c, j);
                 continue;
             }
             char err[256];
-            if (start_driver(c, jb->bin, false, err, sizeof err) != 0)
+            if (start_driver(c, jb->bin, jb->trace, err, sizeof err) != 0)
                 mg_run_add_warning(c->run, "%s: could not start another driver: %s", b->path, err);
         }
     }
@@ -1192,7 +1212,8 @@ static void retire_idle(ctx *c) {
         if (!c->bins[d->bin].shard_assigned && !d->lane_bad) continue; /* its jobs are not queued yet */
         bool work = false;
         for (size_t j = c->next_job; j < c->njobs && !work; j++)
-            work = !c->jobs[j].done && c->jobs[j].drv < 0 && c->jobs[j].bin == d->bin;
+            work = !c->jobs[j].done && c->jobs[j].drv < 0 && c->jobs[j].bin == d->bin &&
+                   c->jobs[j].trace == d->trace;
         if (work && !d->lane_bad) continue;
         send_line(d, "EXIT\n");
         d->exit_sent = true;

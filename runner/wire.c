@@ -361,6 +361,11 @@ static bool report_line(mg_wire_report *r, char *line) {
                         parse_i64(find_kv(tok, 2, n, "object_growth"), &w->object_growth);
         return w->leak_known;
     }
+    if (!strcmp(k, "LOST")) {
+        w->lost_known = parse_i64(find_kv(tok, 2, n, "lost_bytes"), &w->lost_bytes) &&
+                        parse_i64(find_kv(tok, 2, n, "lost_blocks"), &w->lost_blocks);
+        return w->lost_known;
+    }
     if (!strcmp(k, "S") && n >= 3) {
         if (!strcmp(tok[2], "sinit")) w->sinit = true;
         else if (!strcmp(tok[2], "scleanup")) w->scleanup = true;
@@ -413,6 +418,9 @@ static bool report_line(mg_wire_report *r, char *line) {
         } else {
             e.size_diff = e.size;
             e.count_diff = e.count;
+            if (k[0] == 'D')
+                e.lost_known = parse_i64(find_kv(tok, 3, n, "lost_size"), &e.lost_size) &&
+                               parse_i64(find_kv(tok, 3, n, "lost_count"), &e.lost_count);
             if (k[0] == 'D') add_entry(&w->leak, &w->nleak, &e);
             else add_entry(&w->peak, &w->npeak, &e);
         }

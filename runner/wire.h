@@ -72,6 +72,8 @@ enum { MG_WK_TEST = 1, MG_WK_SUITE, MG_WK_WHOLE };
 typedef struct mg_wire_entry {
     unsigned stack;
     int64_t size, size_diff, count, count_diff;
+    bool lost_known; /* leak entries of a scanned window */
+    int64_t lost_size, lost_count;
 } mg_wire_entry;
 
 typedef struct mg_wire_failure {
@@ -94,6 +96,8 @@ typedef struct mg_wire_window {
     uint64_t allocations, dur_ns;
     bool leak_known; /* "L" seen: the shutdown completed */
     int64_t leaked_bytes, object_growth;
+    bool lost_known; /* "LOST" seen: reachability was scanned */
+    int64_t lost_bytes, lost_blocks;
     bool sinit, scleanup, notrun;
     bool has_annotation;
     mg_wire_kv *annotation;

@@ -138,6 +138,14 @@ def check_common(env, ck, tests, iso):
             continue
         top = culprit(e["diffs"][0])
         ck.eq((top.get("function"), top.get("line")), (fn, env.marks[mark]), f"[{iso}] {name}: the culprit frame")
+    cyc, cached = t("reach/lost_cycle"), t("reach/cached_block")
+    ck.eq((cyc.get("leaked_bytes"), cyc.get("lost_bytes"), cyc.get("lost_blocks")), (64, 64, 2),
+          f"[{iso}] lost_cycle: a cycle nothing else points to is lost")
+    ck.eq([(d["size_diff"], d.get("lost_size"), d.get("lost_count")) for d in cyc["diffs"]], [(32, 32, 1), (32, 32, 1)],
+          f"[{iso}] lost_cycle: lost per traceback")
+    ck.eq((cached.get("leaked_bytes"), cached.get("lost_bytes"), cached.get("lost_blocks")), (32, 0, 0),
+          f"[{iso}] cached_block: a leak a global still holds is reachable, not lost")
+    ck.eq(t("culprit/asserts_only").get("lost_bytes"), None, f"[{iso}] lost is unknown where nothing leaked")
     lib = t("culprit/leak_via_system_library")
     for fr in (lib["diffs"][0]["traceback"] if lib["diffs"] else []):
         if (fr.get("module") or "").endswith(".so.1") and "cjson" in (fr.get("module") or ""):
@@ -157,13 +165,15 @@ def cmd_isolation(env, ck, iso):
     args = [] if iso == "test" else ["--isolation", "suite"]
     rc, tests, out = env.run("iso-" + iso, *args)
     ck.eq(rc, 1, f"[{iso}] exit status")
-    ck.eq(len(tests), 22, f"[{iso}] entries: 16 tests and the 6 suites with an init or cleanup")
+    ck.eq(len(tests), 24, f"[{iso}] entries: 18 tests and the 6 suites with an init or cleanup")
     check_common(env, ck, tests, iso)
     # A failing test's console block ends with the lines that would accept it.
     ck.has(out, '"fixture/frees_fixture_and_leaks": {"leak_bytes": 217, "object_growth": 1}',
            f"[{iso}] the budgets-file entry to paste")
     ck.has(out, "MEMGATE_BUDGET(.leak_bytes = 217, .object_growth = 1);", f"[{iso}] the annotation to paste")
     ck.has(out, "leak:libcjson.so.1", f"[{iso}] a suppression for the third-party library")
+    ck.has(out, "+32 B in 1 block (still reachable)", f"[{iso}] the console says which tracebacks are still reachable")
+    ck.has(out, "+32 B in 1 block (lost 32 B in 1 block)", f"[{iso}] ... and which are lost")
     ck.has(out, '"cleanup_leaks/(suite)": {"leak_bytes": 64, "object_growth": 1}',
            f"[{iso}] the suite entry's budgets-file entry")
     b = tests.get("ordered/b_uses_state", {})
@@ -185,6 +195,18 @@ def cmd_warmups(env, ck):
     rc, tests, _ = env.run("warmups-cli", "--warmups", "1", "-k", "first_use/*")
     b = tests.get("first_use/cache_never_freed", {})
     ck.eq((b.get("status"), b.get("warmups")), ("pass", 1), "--warmups 1")
+
+
+def cmd_lost(env, ck):
+    """A lost_bytes budget: leaks allowed, lost memory not."""
+    for iso in ("test", "suite"):
+        rc, tests, out = env.run("lost-" + iso, "--isolation", iso, "--leak-bytes", "unlimited",
+                                 "--object-growth", "unlimited", "--lost-bytes", "0", "-k", "reach/*")
+        cyc, cached = tests.get("reach/lost_cycle", {}), tests.get("reach/cached_block", {})
+        ck.eq((cyc.get("status"), cyc.get("violations")), ("fail", ["lost_bytes"]), f"[{iso}] lost_cycle breaks lost_bytes")
+        ck.eq((cached.get("status"), cached.get("lost_bytes")), ("pass", 0),
+              f"[{iso}] cached_block: reachable, within the lost budget (scanned although within its leak budget)")
+        ck.eq(rc, 1, f"[{iso}] exit status")
 
 
 def cmd_net_budget(env, ck):
@@ -227,6 +249,8 @@ def main():
         cmd_warmups(env, ck)
     elif a.command == "net-budget":
         cmd_net_budget(env, ck)
+    elif a.command == "lost":
+        cmd_lost(env, ck)
     elif a.command == "alloc-fn":
         cmd_alloc_fn(env, ck)
     else:

@@ -1405,7 +1405,7 @@ static void test_console_summary(void) {
                                      "      level_9 (deep.c:109)\n      level_10 (deep.c:110)\n"));
     CU_ASSERT_PTR_NULL(strstr(s, "level_5"));   /* max_frames */
     CU_ASSERT_PTR_NULL(strstr(s, "cache_evict")); /* max_tracebacks */
-    CU_ASSERT_PTR_NOT_NULL(strstr(s, "    +48 B in 2 blocks\n      ?? (libfoo.so.1+0x1234)\n"
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "    +48 B in 2 blocks (still reachable)\n      ?? (libfoo.so.1+0x1234)\n"
                                      "      ?? (0xdeadbeef)\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(s, "    32.0 MiB in 1 block\n      big_buffer<char&> (buf.c:7)\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(s, "note: these tracebacks come from a traced re-run"));
