@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/ucontext.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -124,6 +125,85 @@ static void on_misuse(int kind, uintptr_t p, void *ret) {
     if (outer) mg__guard = 0;
     signal(SIGABRT, SIG_DFL);
     abort();
+}
+
+/* ---- crashes ----------------------------------------------------------------------------
+ * A test child that receives SIGSEGV, SIGBUS, SIGFPE, SIGILL or SIGABRT says where and
+ * what it had allocated before it dies: the crash site's stack (raw addresses: the CLI
+ * symbolizes them with the driver's module map) and the figures of its open window.
+ * Everything here is async-signal-safe: no malloc, no stdio, only write(2) of text
+ * formatted into a stack buffer; it runs on its own stack (a stack overflow is a crash
+ * too). The signal is then raised again with its default action, so the wait status
+ * still says how the child died. */
+static const int crash_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+
+static void crash_handler(int sig, siginfo_t *si, void *ucv) {
+    if (in_child && result_fd >= 0) {
+        int outer = !mg__guard;
+        mg__guard = 1; /* an unwinder that allocates must not touch the figures */
+        mg__wire_flush(&rep, result_fd);
+        char buf[4096];
+        size_t n = 0;
+        mg_window *w = mg__window_innermost();
+        int64_t live = atomic_load(&mg__g.live_bytes), blocks = atomic_load(&mg__g.live_blocks);
+        int64_t peak = atomic_load(&mg__g.peak_bytes);
+        uint64_t allocs = atomic_load(&mg__g.total_allocs);
+        if (w) {
+            if (w->peak_seen > peak) peak = w->peak_seen;
+            n += mg__fmt(buf + n, sizeof buf - n,
+                         "C %d addr=%llx window=%u net_bytes=%lld net_blocks=%lld peak_bytes=%lld "
+                         "allocations=%llu pending_bytes=%lld pending_blocks=%lld\n",
+                         sig, (unsigned long long)(uintptr_t)si->si_addr, w->id, (long long)(live - w->bytes_a),
+                         (long long)(blocks - w->blocks_a), (long long)(peak > w->bytes_a ? peak - w->bytes_a : 0),
+                         (unsigned long long)(allocs - w->allocs_a), (long long)atomic_load(&mg__win[w->id].bytes),
+                         (long long)atomic_load(&mg__win[w->id].blocks));
+        } else {
+            n += mg__fmt(buf + n, sizeof buf - n, "C %d addr=%llx window=0\n", sig,
+                         (unsigned long long)(uintptr_t)si->si_addr);
+        }
+        uintptr_t frames[MG_MAX_FRAMES];
+        int nf = mg__unwind(frames, MG_MAX_FRAMES);
+        /* The frames of this handler and of the signal trampoline come first: the stack
+         * of the test starts at the interrupted instruction. */
+        uintptr_t pc = 0;
+#if defined(__x86_64__)
+        pc = (uintptr_t)((ucontext_t *)ucv)->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+        pc = (uintptr_t)((ucontext_t *)ucv)->uc_mcontext.pc;
+#else
+        (void)ucv;
+#endif
+        int start = 0;
+        for (int i = 0; i < nf; i++)
+            if (frames[i] == pc) {
+                start = i;
+                break;
+            }
+        n += mg__fmt(buf + n, sizeof buf - n, "CSTK");
+        for (int i = start; i < nf && n + 24 < sizeof buf; i++)
+            n += mg__fmt(buf + n, sizeof buf - n, " %llx", (unsigned long long)frames[i]);
+        n += mg__fmt(buf + n, sizeof buf - n, "\n");
+        mg__write_all(result_fd, buf, n < sizeof buf ? n : sizeof buf - 1);
+        if (outer) mg__guard = 0;
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* Installs the crash handler (inherited by every child) on an alternate stack. */
+static void install_crash_handler(void) {
+    size_t size = 64 * 1024;
+    void *mem = mg__sys_alloc(size);
+    if (mem) {
+        stack_t ss = {.ss_sp = mem, .ss_size = size, .ss_flags = 0};
+        sigaltstack(&ss, NULL);
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = crash_handler;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof crash_signals / sizeof *crash_signals; i++) sigaction(crash_signals[i], &sa, NULL);
 }
 
 /* ---- the shutdown of a child, and its last words ----------------------------------------- */
@@ -708,6 +788,9 @@ static void send_list(void) {
         mg__buf_esc(&b, *g);
         mg__buf_puts(&b, "\n");
     }
+    /* The driver's modules: the CLI symbolizes crash sites with them (a crashing child
+     * cannot safely walk its own). */
+    mg__wire_modules(&b);
     mg__buf_puts(&b, "ENDLIST\n");
     send_all(b.data, b.len);
     mg__buf_release(&b);
@@ -741,6 +824,7 @@ int mg__driver_take_over(const mg_adapter *a) {
     whole_process = false;
     mg__window_close(&whole_win);
     A = a;
+    install_crash_handler();
     if (read_hello() != 0) exit_now(2);
     if (a->list(&suites, &nsuites, &tests, &ntests) != 0) {
         suites = NULL;

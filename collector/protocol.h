@@ -14,6 +14,7 @@
  *   U <suite> <active> <has_init> <has_cleanup> <name>
  *   T <test> <suite> <active> <name>                   and per test (registry order)
  *   H function|module <glob>                           the framework's own frames
+ *   MOD <base> <lo> <hi> <path>                        the driver's modules
  *   ENDLIST
  *   RESULT <tag> wstatus=<w> timeout=<0|1> dur_ns=<n> res=<bytes> out=<bytes>
  *     followed by <res> bytes of the child's report and <out> bytes of its output;
@@ -48,6 +49,10 @@
  *   STK <stack> <ip>...  MOD <base> <lo> <hi> <path>            stacks and modules
  *   NOTE threads-running | NOTE exit-handlers=<n>
  *   X <status>                                   the test called exit(status)
+ *   C <signal> addr=.. window=<w> net_bytes=.. net_blocks=.. peak_bytes=..
+ *       allocations=.. pending_bytes=.. pending_blocks=..
+ *   CSTK <ip>...                                 a crash: its site and the open window's
+ *                                                figures up to it (then the child dies)
  *   MISUSE double-free|bad-trailer <addr>  FREE <ip>...          heap misuse, then abort
  *   END
  */

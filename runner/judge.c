@@ -198,15 +198,56 @@ static const char *glibc_heap_message(const char *out) {
 }
 
 void mg_judge_crash(mg_test_result *r, int sig, const char *output) {
+    mg_judge_crash_at(r, sig, output, NULL, NULL, NULL);
+}
+
+void mg_judge_crash_at(mg_test_result *r, int sig, const char *output, const mg_wire_report *rep,
+                       const char *modules, const mg_trace_rules *rules) {
     char name[32];
     r->status = MG_ST_CRASH;
     r->signal = sig;
+    /* Where: the stack the child's crash handler sent, symbolized with its modules (or,
+     * since a crashing child does not walk them, the driver's). */
+    char where[512] = "";
+    if (rep && rep->crashed && rep->crash_site.n) {
+        mg_entry e = {0};
+        e.size = e.size_diff = rep->crash_figures ? rep->crash_net_bytes : 0;
+        e.count = e.count_diff = rep->crash_figures ? rep->crash_net_blocks : 0;
+        mg_trace_resolve(rep->modules ? rep->modules : modules, rep->crash_site.ips, rep->crash_site.n, rules,
+                         &e.frames, &e.nframes, &e.culprit);
+        if (e.nframes) {
+            const mg_frame *f = &e.frames[e.culprit < e.nframes ? e.culprit : 0];
+            const char *file = f->file ? strrchr(f->file, '/') : NULL;
+            if (f->file)
+                snprintf(where, sizeof where, " in %s (%s:%u)", f->function, file ? file + 1 : f->file, f->line);
+            else
+                snprintf(where, sizeof where, " in %s", f->function);
+        }
+        for (size_t i = 0; i < r->ncrash_site; i++) mg_entry_free_contents(&r->crash_site[i]);
+        free(r->crash_site);
+        r->crash_site = mg_xcalloc(1, sizeof *r->crash_site);
+        r->crash_site[0] = e;
+        r->ncrash_site = 1;
+    }
+    /* What the test held until then: the figures of its window up to the crash. */
+    if (rep && rep->crashed && rep->crash_figures) {
+        mg_test_set(r, MG_M_NET_BYTES, rep->crash_net_bytes);
+        mg_test_set(r, MG_M_NET_BLOCKS, rep->crash_net_blocks);
+        mg_test_set(r, MG_M_PEAK, rep->crash_peak_bytes);
+        mg_test_set(r, MG_M_ALLOCS, (int64_t)rep->crash_allocations);
+    }
     const char *heap = glibc_heap_message(output);
     if (heap)
-        append_msg(r, "heap corruption detected by glibc: %.*s (%s)", (int)strcspn(heap, "\n"), heap,
-                   mg_signal_name(sig, name, sizeof name));
+        append_msg(r, "heap corruption detected by glibc: %.*s (%s)%s", (int)strcspn(heap, "\n"), heap,
+                   mg_signal_name(sig, name, sizeof name), where);
     else
-        append_msg(r, "crashed: killed by %s (%s)", mg_signal_name(sig, name, sizeof name), strsignal(sig));
+        append_msg(r, "crashed: killed by %s (%s)%s", mg_signal_name(sig, name, sizeof name), strsignal(sig), where);
+    if (rep && rep->crashed && rep->crash_figures && rep->crash_net_bytes > 0) {
+        char size[48];
+        mg_metric_format(MG_M_NET_BYTES, rep->crash_net_bytes, size, sizeof size);
+        append_msg(r, "it held %s in %" PRId64 " block%s when it crashed", size, rep->crash_net_blocks,
+                   rep->crash_net_blocks == 1 ? "" : "s");
+    }
 }
 
 void mg_judge_timeout(mg_test_result *r, unsigned timeout_ms) {

@@ -47,6 +47,11 @@ void mg_judge_take_traces(mg_test_result *r, const mg_wire_window *w, const mg_w
 
 /* How the child that ran an entry ended, when its figures are not all there. */
 void mg_judge_crash(mg_test_result *r, int sig, const char *output);
+/* A crash with what the child's crash handler said (rep may be NULL): the site's
+ * traceback (symbolized with the report's modules, else `modules`, the driver's) and the
+ * figures up to the crash. */
+void mg_judge_crash_at(mg_test_result *r, int sig, const char *output, const mg_wire_report *rep,
+                       const char *modules, const mg_trace_rules *rules);
 void mg_judge_timeout(mg_test_result *r, unsigned timeout_ms);
 void mg_judge_error(mg_test_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Heap misuse the collector caught: names the free's site. */

@@ -202,6 +202,7 @@ void mg_test_result_free_contents(mg_test_result *t) {
     mg_budget_free_contents(&t->budget);
     free_entries(t->diffs, t->ndiffs);
     free_entries(t->peak_diffs, t->npeak_diffs);
+    free_entries(t->crash_site, t->ncrash_site);
     if (t->failures) {
         for (size_t i = 0; i < t->nfailures; i++) {
             free(t->failures[i].file);

@@ -202,6 +202,9 @@ typedef struct mg_test_result {
     size_t ndiffs;
     mg_entry *peak_diffs;       /* memory held at the peak, largest first */
     size_t npeak_diffs;
+    mg_entry *crash_site;       /* a crash: where (one entry: its stack, and the live
+                                 * bytes/blocks the test held then), else NULL */
+    size_t ncrash_site;
     mg_failure *failures;
     size_t nfailures;
     char *message;              /* one line for people: what happened; may be NULL on pass */

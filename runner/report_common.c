@@ -408,6 +408,10 @@ void mg_report_problem_grouped(FILE *out, const mg_test_result *t, const char *i
         fprintf(out, "%s%s\n", indent, o);
         free(o);
     }
+    if (t->ncrash_site && t->crash_site[0].nframes) {
+        fprintf(out, "%scrash site:\n", indent);
+        write_frames(out, indent, &t->crash_site[0], max_frames);
+    }
     /* A figure that regressed is explained by the same tracebacks as a broken limit;
      * figures without a traceback table (allocations) have none to show. */
     const unsigned broken = (t->violations | regs) & ~traced_by(MG_TRACE_NONE);

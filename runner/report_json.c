@@ -173,6 +173,7 @@ static void put_test(mg_json_builder *w, cJSON *tests, const mg_test_result *t) 
     put_baseline(w, o, &t->baseline);
     put_entries(w, o, "diffs", t->diffs, t->ndiffs);
     put_entries(w, o, "peak_diffs", t->peak_diffs, t->npeak_diffs);
+    put_entries(w, o, "crash_site", t->crash_site, t->ncrash_site);
     cJSON *fails = mg_json_add(w, o, "failures", cJSON_CreateArray());
     for (size_t i = 0; fails && i < t->nfailures; i++) {
         cJSON *f = mg_json_add(w, fails, NULL, cJSON_CreateObject());
@@ -699,6 +700,7 @@ static int read_test(jr *r, const char *where, const cJSON *o, mg_test_result *t
         read_baseline(r, where, o, &t->baseline) < 0 ||
         read_entries(r, where, o, "diffs", &t->diffs, &t->ndiffs) < 0 ||
         read_entries(r, where, o, "peak_diffs", &t->peak_diffs, &t->npeak_diffs) < 0 ||
+        read_entries(r, where, o, "crash_site", &t->crash_site, &t->ncrash_site) < 0 ||
         read_failures(r, where, o, t) < 0 ||
         get_str(r, where, o, "message", false, &t->message) < 0 ||
         get_strings(r, where, o, "notes", &t->notes, &t->nnotes) < 0 ||

@@ -134,6 +134,8 @@ typedef struct driver {
     sbuf in;
     uint64_t started, deadline;
     int deadline_kind;    /* what the deadline is for: 0 none, 1 listing, 2 command, 3 exit */
+    char *modules;        /* its module map from LIST (crash sites; each driver has its own
+                           * load addresses) */
     bool killed;          /* killed at a deadline */
     char state_at_kill;   /* its state then ('T': stopped) */
     int wstatus;
@@ -170,6 +172,7 @@ typedef struct ctx {
     size_t next_shard_bin;
     uint64_t position;
     mg_run *run;
+    const char *cur_modules; /* the module map of the driver whose result is handled */
 } ctx;
 
 static unsigned jobs_limit(const ctx *c) { return c->o->jobs ? c->o->jobs : 1; }
@@ -478,6 +481,7 @@ static void handle_list(ctx *c, size_t di, const char *text, size_t len) {
         }
         return;
     }
+    d->modules = l.modules ? mg_xstrdup(l.modules) : NULL;
     if (b->listed) { /* a further lane: it must list the same registry */
         if (!mg_wire_list_same(&b->list, &l)) {
             mg_run_add_warning(c->run,
@@ -546,7 +550,7 @@ static bool abnormal_end(ctx *c, entry *e, const mg_wire_report *rep, const mg_w
     } else if (h->timed_out) {
         mg_judge_timeout(r, c->o->timeout_ms);
     } else if (WIFSIGNALED(h->wstatus)) {
-        mg_judge_crash(r, WTERMSIG(h->wstatus), r->output);
+        mg_judge_crash_at(r, WTERMSIG(h->wstatus), r->output, rep, c->cur_modules, rules);
     } else if (rep->exited) {
         r->exit_code = rep->exit_status;
         mg_judge_error(r, "the test called exit(%d): the rest of it did not run", rep->exit_status);
@@ -840,6 +844,7 @@ static void handle_result(ctx *c, size_t di, const mg_wire_result_hdr *h, const 
     if (c->running) c->running--;
     mg_wire_report rep;
     mg_wire_parse_report(res, h->res_len, &rep);
+    c->cur_modules = d->modules;
     if (jb->what == J_SUITE)
         suite_result(c, jb, &rep, h, out, h->out_len);
     else
@@ -1392,7 +1397,10 @@ int mg_exec(const mg_exec_opts *o, mg_run *run, char *err, size_t errlen) {
         free(b->output.data);
         mg_wire_list_free(&b->list);
     }
-    for (size_t i = 0; i < c.ndrv; i++) free(c.drv[i].in.data);
+    for (size_t i = 0; i < c.ndrv; i++) {
+        free(c.drv[i].in.data);
+        free(c.drv[i].modules);
+    }
     run->duration_s = (double)(now_ns() - t0) / 1e9;
     run->partial = o->nfilters > 0 || o->nexcludes > 0 || o->shard_count > 1;
     free(c.bins);

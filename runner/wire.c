@@ -184,6 +184,17 @@ int mg_wire_parse_list(const char *text, size_t len, mg_wire_list *out, char *er
                 out->tests = mg_xrealloc(out->tests, cap_t * sizeof *out->tests);
             }
             out->tests[out->ntests++] = (mg_wire_test){unescaped_copy(tok[4]), suite, act != 0};
+        } else if (!strcmp(tok[0], "MOD")) {
+            /* Rebuilt from its tokens: the line was split in place. */
+            char line_text[4200];
+            size_t off = 0;
+            for (int i = 0; i < n && off < sizeof line_text - 1; i++)
+                off += (size_t)snprintf(line_text + off, sizeof line_text - off, "%s%s", i ? " " : "", tok[i]);
+            size_t have = out->modules ? strlen(out->modules) : 0;
+            out->modules = mg_xrealloc(out->modules, have + off + 2);
+            memcpy(out->modules + have, line_text, off);
+            out->modules[have + off] = '\n';
+            out->modules[have + off + 1] = '\0';
         } else if (!strcmp(tok[0], "H") && n == 3) {
             if (!strcmp(tok[1], "function")) list_add(&out->harness_functions, unescaped_copy(tok[2]));
             else if (!strcmp(tok[1], "module")) list_add(&out->harness_modules, unescaped_copy(tok[2]));
@@ -201,6 +212,7 @@ void mg_wire_list_free(mg_wire_list *l) {
     free(l->suites);
     free(l->tests);
     free(l->adapter);
+    free(l->modules);
     free_strlist(l->harness_functions);
     free_strlist(l->harness_modules);
     memset(l, 0, sizeof *l);
@@ -326,6 +338,25 @@ static bool report_line(mg_wire_report *r, char *line) {
     }
     if (!strcmp(k, "FREE")) {
         parse_stack(tok + 1, n - 1, &r->misuse_site);
+        return true;
+    }
+    if (!strcmp(k, "C") && n >= 4) {
+        int64_t sig;
+        if (!parse_i64(tok[1], &sig)) return false;
+        r->crashed = true;
+        r->crash_signal = (int)sig;
+        parse_hex(find_kv(tok, 2, n, "addr"), &r->crash_addr);
+        parse_uint(find_kv(tok, 2, n, "window"), &r->crash_window);
+        r->crash_figures = parse_i64(find_kv(tok, 2, n, "net_bytes"), &r->crash_net_bytes) &&
+                           parse_i64(find_kv(tok, 2, n, "net_blocks"), &r->crash_net_blocks) &&
+                           parse_i64(find_kv(tok, 2, n, "peak_bytes"), &r->crash_peak_bytes) &&
+                           parse_u64(find_kv(tok, 2, n, "allocations"), &r->crash_allocations);
+        parse_i64(find_kv(tok, 2, n, "pending_bytes"), &r->crash_pending_bytes);
+        parse_i64(find_kv(tok, 2, n, "pending_blocks"), &r->crash_pending_blocks);
+        return true;
+    }
+    if (!strcmp(k, "CSTK")) {
+        parse_stack(tok + 1, n - 1, &r->crash_site);
         return true;
     }
     if (n < 2 || !parse_uint(tok[1], &id)) return false;

@@ -43,6 +43,7 @@ typedef struct mg_wire_list {
     mg_wire_test *tests;
     size_t ntests;
     char **harness_functions, **harness_modules; /* NULL-terminated glob lists */
+    char *modules; /* the driver's "MOD" lines (symbolizes crash sites), may be NULL */
 } mg_wire_list;
 
 /* Parses the text from "LIST" up to and including "ENDLIST". 0, or -1 with err when
@@ -132,6 +133,14 @@ typedef struct mg_wire_report {
     char *misuse;         /* "double-free" / "bad-trailer", or NULL */
     uint64_t misuse_addr;
     mg_wire_stack misuse_site;
+    bool crashed;         /* "C": the child's crash handler ran */
+    int crash_signal;
+    uint64_t crash_addr;
+    unsigned crash_window; /* the window open at the crash, 0 for none */
+    bool crash_figures;   /* the window's figures up to the crash follow */
+    int64_t crash_net_bytes, crash_net_blocks, crash_peak_bytes, crash_pending_bytes, crash_pending_blocks;
+    uint64_t crash_allocations;
+    mg_wire_stack crash_site;
     size_t skipped_lines; /* malformed or unknown lines */
 } mg_wire_report;
 

@@ -8,12 +8,13 @@ holding stdout, never reaches the runner or blocks after it cannot hang the run;
 driver that cannot create pipes says so; SIGINT leaves no process behind and marks the
 reports as interrupted.
 
-Usage: e2e_faults.py --memgate BIN --fixtures DIR --work DIR SUBCOMMAND
+Usage: e2e_faults.py --memgate BIN --fixtures DIR --source DIR --work DIR SUBCOMMAND
 Python 3, standard library only.
 """
 import argparse
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -44,6 +45,11 @@ class Env:
     def __init__(self, a):
         self.memgate, self.work = a.memgate, a.work
         self.binary = os.path.join(a.fixtures, "fixture_hostile")
+        self.marks = {}
+        with open(os.path.join(a.source, "tests", "fixtures", "hostile.c"), encoding="utf-8") as f:
+            for lineno, text in enumerate(f, 1):
+                for m in re.findall(r"/\* @crash ([a-z_0-9]+) \*/", text):
+                    self.marks[m] = lineno
         os.makedirs(self.work, exist_ok=True)
 
     def run(self, name, tests, *args, main=None, prefix=(), timeout=120):
@@ -71,6 +77,27 @@ class Env:
 
 def after_passes(ck, tests, what):
     ck.eq(tests.get("after", {}).get("status"), "pass", f"{what}: the binary's next test still runs and passes")
+
+
+def cmd_crash_site(env, ck):
+    for iso in ("test", "suite"):
+        rc, tests, _, out, _ = env.run("crash-" + iso, "leaks_then_crashes,after", "--isolation", iso)
+        t = tests.get("leaks_then_crashes", {})
+        ck.eq((t.get("status"), (t.get("signal") or {}).get("name")), ("crash", "SIGSEGV"), f"[{iso}] crash and its signal")
+        ck.eq((t.get("net_bytes"), t.get("net_blocks")), (3 << 20, 3), f"[{iso}] the figures up to the crash")
+        ck.ok((t.get("peak_bytes") or 0) >= 3 << 20, f"[{iso}] the peak up to the crash: {t.get('peak_bytes')}")
+        ck.eq(t.get("leaked_bytes"), None, f"[{iso}] no leak figure: the child never shut down")
+        site = (t.get("crash_site") or [{}])[0]
+        frames = site.get("traceback") or []
+        top = frames[site.get("culprit", 0)] if frames else {}
+        ck.eq((top.get("function"), top.get("line")), ("parse_header", env.marks["parse_header"]),
+              f"[{iso}] the crash site names the crashing function")
+        ck.ok(any(fr.get("function") == "test_leaks_then_crashes" for fr in frames),
+              f"[{iso}] the crash site keeps the test's frame")
+        ck.has(t.get("message"), "in parse_header (hostile.c:", f"[{iso}] the message names the site")
+        ck.has(t.get("message"), "3.0 MiB in 3 blocks", f"[{iso}] the message says what it held")
+        ck.has(out, "crash site:", f"[{iso}] the console shows the crash site")
+        after_passes(ck, tests, f"[{iso}] leaks_then_crashes")
 
 
 def cmd_kills_driver(env, ck):
@@ -173,11 +200,12 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--memgate", required=True)
     ap.add_argument("--fixtures", required=True)
+    ap.add_argument("--source", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("command")
     a = ap.parse_args()
     env, ck = Env(a), Checks()
-    cmds = {"kills-driver": cmd_kills_driver, "stops-driver": cmd_stops_driver, "daemon": cmd_daemon,
+    cmds = {"crash-site": cmd_crash_site, "kills-driver": cmd_kills_driver, "stops-driver": cmd_stops_driver, "daemon": cmd_daemon,
             "fds-and-exit": cmd_closed_fds_and_exit, "main-modes": cmd_main_modes, "few-fds": cmd_few_fds,
             "sigint": cmd_sigint}
     if a.command not in cmds:
