@@ -300,21 +300,14 @@ static void failure_line(const mg_failure_rec *f, void *ctx) {
     mg__buf_puts(&rep, "\n");
 }
 
-/* Runs test `warmups` times outside any window, then once in a window of its own, and
- * reports that window. */
-static void measured_test(unsigned test, unsigned warmups, bool trace, bool flush) {
+/* One measured run of test in a window of its own. */
+static void measured_run(unsigned test, bool trace, bool flush) {
     mg_window *w = new_window();
     unsigned id = w->id;
     mg__buf_printf(&rep, "W %u test %u\n", id, test);
     /* In a suite's child the driver and the CLI learn here which test runs (its
      * timeout restarts; a crash from now on is its). A child of one test writes once. */
     if (flush) mg__wire_flush(&rep, result_fd);
-    unsigned outer_window = mg__g.window;
-    for (unsigned i = 0; i < warmups; i++) {
-        mg__g.window = 0; /* first-use caches of the warm-ups are nobody's leak */
-        A->run_test(test, NULL);
-    }
-    mg__g.window = outer_window;
     run_ctx c = {w};
     mg_run_hooks hooks = {hook_before, hook_after, &c};
     A->run_test(test, &hooks);
@@ -329,6 +322,19 @@ static void measured_test(unsigned test, unsigned warmups, bool trace, bool flus
     }
     if (flush) mg__wire_flush(&rep, result_fd);
 }
+
+/* Runs test `warmups` times outside any window, then `repeat` times, each in a window
+ * of its own, and reports those windows. */
+static void measured_test(unsigned test, unsigned warmups, unsigned repeat, bool trace, bool flush) {
+    unsigned outer_window = mg__g.window;
+    for (unsigned i = 0; i < warmups; i++) {
+        mg__g.window = 0; /* first-use caches of the warm-ups are nobody's leak */
+        A->run_test(test, NULL);
+    }
+    mg__g.window = outer_window;
+    for (unsigned r = 0; r < (repeat ? repeat : 1); r++) measured_run(test, trace, flush);
+}
+
 
 /* Opens the window of a suite (its init and cleanup, and what happens between tests). */
 static mg_window *open_suite_window(unsigned suite) {
@@ -354,8 +360,10 @@ typedef struct command {
     unsigned index;
     bool trace;
     unsigned warmups;
+    unsigned repeat;  /* measured runs of each test (>= 1) */
     const char *skip; /* suite mode: "i,j,..." test indices not to run, or "-" */
     const char *warm; /* suite mode: "test:n,..." warm-ups per test, or "-" */
+    const char *reps; /* suite mode: "test:n,..." measured runs per test, or "-" */
 } command;
 
 static bool skipped(const char *list, unsigned test) {
@@ -370,9 +378,9 @@ static bool skipped(const char *list, unsigned test) {
     return false;
 }
 
-/* The warm-ups of test in a suite command: its entry in "test:n,...", else the default. */
-static unsigned warmups_of(const command *cmd, unsigned test) {
-    for (const char *p = cmd->warm; p && *p;) {
+/* The value for test in a "test:n,..." list, else the default. */
+static unsigned per_test(const char *list, unsigned test, unsigned dflt) {
+    for (const char *p = list; p && *p;) {
         char *end;
         unsigned long t = strtoul(p, &end, 10);
         if (end == p || *end != ':') break;
@@ -380,7 +388,7 @@ static unsigned warmups_of(const command *cmd, unsigned test) {
         if (t == test) return (unsigned)n;
         p = *end == ',' ? end + 1 : end;
     }
-    return cmd->warmups;
+    return dflt;
 }
 
 /* The body of a test child. */
@@ -395,7 +403,7 @@ __attribute__((noreturn)) static void run_child(const command *cmd) {
             mg__wire_flush(&rep, result_fd);
             exit_now(0);
         }
-        measured_test(test, cmd->warmups, cmd->trace, false);
+        measured_test(test, cmd->warmups, cmd->repeat, cmd->trace, false);
         A->suite_cleanup(suite); /* a failing cleanup is the suite entry's to report */
         finish_child(cmd->trace);
     }
@@ -409,7 +417,8 @@ __attribute__((noreturn)) static void run_child(const command *cmd) {
     if (cmd->what == RUN_SUITE) {
         for (unsigned t = 0; t < ntests; t++) {
             if (tests[t].suite != suite || !tests[t].active || skipped(cmd->skip, t)) continue;
-            measured_test(t, warmups_of(cmd, t), cmd->trace, true);
+            measured_test(t, per_test(cmd->warm, t, cmd->warmups), per_test(cmd->reps, t, cmd->repeat),
+                          cmd->trace, true);
         }
     }
     if (A->suite_cleanup(suite) != 0) mg__buf_printf(&rep, "S %u scleanup\n", sw->id);
@@ -625,6 +634,8 @@ static int parse_run(char *line, command *cmd) {
         else if ((v = kv(tok[i], "warmups"))) cmd->warmups = (unsigned)strtoul(v, NULL, 10);
         else if ((v = kv(tok[i], "skip"))) cmd->skip = strcmp(v, "-") ? v : NULL;
         else if ((v = kv(tok[i], "warm"))) cmd->warm = strcmp(v, "-") ? v : NULL;
+        else if ((v = kv(tok[i], "repeat"))) cmd->repeat = (unsigned)strtoul(v, NULL, 10);
+        else if ((v = kv(tok[i], "reps"))) cmd->reps = strcmp(v, "-") ? v : NULL;
     }
     return 0;
 }

@@ -24,8 +24,10 @@
  *   BYE                             after EXIT, before the driver exits
  * CLI -> driver:
  *   HELLO memgate <version>         first line, answering the driver's
- *   RUN <tag> test <test> trace=<0|1> warmups=<n>
- *   RUN <tag> suite <suite> trace=<0|1> warmups=<n> warm=<test:n,...|-> skip=<i,j,...|->
+ *   RUN <tag> test <test> trace=<0|1> warmups=<n> repeat=<n>
+ *   RUN <tag> suite <suite> trace=<0|1> warmups=<n> warm=<test:n,...|-> repeat=<n>
+ *       reps=<test:n,...|-> skip=<i,j,...|->
+ *     (repeat: measured runs of a test, each its own window; warm/reps per test)
  *   RUN <tag> suiteonly <suite> trace=<0|1>
  *   EXIT
  *

@@ -87,9 +87,9 @@ void mg__wire_annotation(mg_buf *b, unsigned w) {
     if (!mg__annotation.set) return;
     const memgate_budget *a = &mg__annotation.budget;
     static const char *const keys[] = {"leak_bytes", "object_growth", "peak_bytes", "net_bytes",
-                                       "net_blocks", "lost_bytes",    "warmups"};
+                                       "net_blocks", "lost_bytes",    "warmups",    "repeat"};
     const long long vals[] = {a->leak_bytes, a->object_growth, a->peak_bytes, a->net_bytes,
-                              a->net_blocks, a->lost_bytes,    a->warmups};
+                              a->net_blocks, a->lost_bytes,    a->warmups,    a->repeat};
     mg__buf_printf(b, "A %u", w);
     for (size_t i = 0; i < sizeof vals / sizeof *vals; i++)
         if (vals[i] != MEMGATE_UNSET) mg__buf_printf(b, " %s=%lld", keys[i], vals[i]);

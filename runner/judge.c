@@ -43,6 +43,7 @@ void mg_annotation_from_window(mg_annotation *a, const mg_wire_window *w) {
     memset(a, 0, sizeof *a);
     for (int m = 0; m < MG_M_COUNT; m++) a->values[m] = MG_LIMIT_UNSET;
     a->warmups = MG_LIMIT_UNSET;
+    a->repeat = MG_LIMIT_UNSET;
     if (!w || !w->has_annotation) return;
     a->set = true;
     a->file = mg_xstrdup(w->annotation_file);
@@ -51,6 +52,10 @@ void mg_annotation_from_window(mg_annotation *a, const mg_wire_window *w) {
         const mg_wire_kv *kv = &w->annotation[i];
         if (!strcmp(kv->key, "warmups")) {
             a->warmups = kv->value;
+            continue;
+        }
+        if (!strcmp(kv->key, "repeat")) {
+            a->repeat = kv->value;
             continue;
         }
         int m = mg_metric_by_key(kv->key, true);
@@ -100,6 +105,56 @@ void mg_judge_take_window(mg_test_result *r, const mg_wire_window *w) {
         f->line = w->failures[i].line;
         f->condition = mg_xstrdup(w->failures[i].condition);
     }
+}
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
+void mg_judge_take_runs(mg_test_result *r, const mg_wire_window *const *ws, size_t n) {
+    mg_judge_take_window(r, ws[n - 1]); /* the last run's failures, duration, known bits */
+    free(r->runs);
+    r->runs = mg_xcalloc(n, sizeof *r->runs);
+    r->nruns = 0;
+    bool all_closed = true, all_leaks = true;
+    for (size_t i = 0; i < n; i++) {
+        const mg_wire_window *w = ws[i];
+        if (!w->closed) {
+            all_closed = false;
+            continue;
+        }
+        mg_run_figures *rf = &r->runs[r->nruns++];
+        rf->net_bytes = w->net_bytes;
+        rf->net_blocks = w->net_blocks;
+        rf->peak_bytes = w->peak_bytes;
+        rf->leak_known = w->leak_known || (w->pending_bytes == 0 && w->pending_blocks == 0);
+        rf->leaked_bytes = w->leak_known ? w->leaked_bytes : 0;
+        rf->object_growth = w->leak_known ? w->object_growth : 0;
+        if (!rf->leak_known) all_leaks = false;
+    }
+    if (!all_closed || !r->nruns) return;
+    const mg_run_figures *f = r->runs;
+    int64_t leak = f->leaked_bytes, growth = f->object_growth, net = f->net_bytes, netb = f->net_blocks;
+    int64_t peak = f->peak_bytes;
+    for (size_t i = 1; i < r->nruns; i++) {
+        leak = min64(leak, r->runs[i].leaked_bytes);
+        growth = min64(growth, r->runs[i].object_growth);
+        net = min64(net, r->runs[i].net_bytes);
+        netb = min64(netb, r->runs[i].net_blocks);
+        peak = max64(peak, r->runs[i].peak_bytes);
+    }
+    mg_test_set(r, MG_M_NET_BYTES, net);
+    mg_test_set(r, MG_M_NET_BLOCKS, netb);
+    mg_test_set(r, MG_M_PEAK, peak);
+    if (all_leaks) {
+        mg_test_set(r, MG_M_LEAK, leak);
+        mg_test_set(r, MG_M_GROWTH, growth);
+        r->has_slope = true;
+        r->slope_bytes = leak;
+        r->slope_blocks = growth;
+    }
+    double total = 0;
+    for (size_t i = 0; i < n; i++) total += (double)ws[i]->dur_ns / 1e9;
+    r->duration_s = total;
 }
 
 static void free_entries(mg_entry **arr, size_t *n) {
@@ -348,6 +403,21 @@ void mg_judge_final(mg_test_result *r, const mg_budget *base, const mg_annotatio
     if (abnormal) {
         r->violations = 0;
         return;
+    }
+    if (r->nruns > 1) {
+        char list[512] = "";
+        size_t off = 0;
+        for (size_t i = 0; i < r->nruns && off < sizeof list - 32; i++) {
+            char one[48];
+            mg_metric_format(MG_M_LEAK, r->runs[i].leaked_bytes, one, sizeof one);
+            off += (size_t)snprintf(list + off, sizeof list - off, "%s%s", i ? ", " : "", one);
+        }
+        char slope[48];
+        mg_metric_format(MG_M_LEAK, r->slope_bytes, slope, sizeof slope);
+        if (r->has_slope)
+            mg_test_add_note(r, "measured %zu times: leaked %s; every run grows by at least %s in %" PRId64
+                                " block%s",
+                             r->nruns, list, slope, r->slope_blocks, r->slope_blocks == 1 ? "" : "s");
     }
     char *outcome = r->message; /* said while the figures were taken: kept after the verdict */
     r->message = NULL;

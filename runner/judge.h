@@ -26,6 +26,7 @@ typedef struct mg_annotation {
     bool set;
     int64_t values[MG_M_COUNT];
     int64_t warmups; /* MG_LIMIT_UNSET when not given */
+    int64_t repeat;  /* MG_LIMIT_UNSET when not given */
     char *file;
     unsigned line;
     char *unknown;   /* a key no metric has, reported as an error, or NULL */
@@ -38,6 +39,11 @@ void mg_annotation_free(mg_annotation *a);
  * did not measure stay unknown). leak_known: the child's shutdown completed, so the
  * leak figures are final; a window with nothing pending at its close has no leak. */
 void mg_judge_take_window(mg_test_result *r, const mg_wire_window *w);
+
+/* The same for a test measured several times (--repeat): each run's figures in r->runs;
+ * r's leak and net figures are the smallest of the runs (the growth every run shows,
+ * CPython's regrtest -R rule), also its slope per run; its peak the largest. */
+void mg_judge_take_runs(mg_test_result *r, const mg_wire_window *const *ws, size_t n);
 
 /* Stores the tracebacks of a traced run's window (leak, or net growth when the window
  * leaked nothing, and the peak when asked) in r, symbolized, with suppressions applied

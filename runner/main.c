@@ -86,6 +86,16 @@ static void usage(FILE *out) {
           "  -j, --jobs N            tests run in parallel (default 1)\n"
           "  --timeout SECONDS       per test, then its process group is killed (default 60; 0 = none)\n"
           "  -k, --filter GLOB       only tests whose suite/test matches (repeatable)\n"
+          "  --exclude GLOB          skip tests whose suite/test matches (repeatable)\n"
+          "  --isolation MODE        test (default: a fresh child per test) or suite (one\n"
+          "                          child per suite, tests in order, as CUnit runs them)\n"
+          "  --warmups N             run each test N times before the measured run\n"
+          "  --repeat N              measure each test N times in its child; leak = the\n"
+          "                          growth every run shows (default 1)\n"
+          "  --alloc-fn GLOB         an allocator wrapper (xmalloc): one-line summaries name\n"
+          "                          its caller instead (repeatable)\n"
+          "  --group-by KEY          console tracebacks by traceback, function, line\n"
+          "                          (default) or file\n"
           "  --stacks                capture stacks on the first run (default: only on a\n"
           "                          re-run of a test that broke a budget)\n"
           "  --no-rerun              never re-run a failing test to name its tracebacks\n"
@@ -246,7 +256,7 @@ enum {
     OPT_JUNIT = 256, OPT_JSON, OPT_BUDGETS, OPT_TIMEOUT,
     OPT_SUPP, OPT_STACKS, OPT_NORERUN, OPT_UNWIND, OPT_FRAMES, OPT_COLOR, OPT_LIBRARY,
     OPT_HTML, OPT_SHARD, OPT_BASELINE, OPT_TOLERANCE, OPT_UPDATE_BASELINE, OPT_RATCHET,
-    OPT_PRUNE, OPT_ISOLATION, OPT_WARMUPS, OPT_ALLOC_FN, OPT_EXCLUDE, OPT_GROUP_BY,
+    OPT_PRUNE, OPT_ISOLATION, OPT_WARMUPS, OPT_ALLOC_FN, OPT_EXCLUDE, OPT_GROUP_BY, OPT_REPEAT,
     /* A budget option of the metric table: OPT_METRIC + its mg_metric. */
     OPT_METRIC = 512
 };
@@ -274,6 +284,7 @@ static const struct option long_opts[] = {
     {"prune", no_argument, NULL, OPT_PRUNE},
     {"isolation", required_argument, NULL, OPT_ISOLATION},
     {"warmups", required_argument, NULL, OPT_WARMUPS},
+    {"repeat", required_argument, NULL, OPT_REPEAT},
     {"alloc-fn", required_argument, NULL, OPT_ALLOC_FN},
     {"exclude", required_argument, NULL, OPT_EXCLUDE},
     {"group-by", required_argument, NULL, OPT_GROUP_BY},
@@ -367,6 +378,10 @@ static int parse_options(int argc, char **argv, cli *o, bool stop_at_operand) {
         case OPT_WARMUPS:
             if (parse_uint("--warmups", optarg, 0, 1000, &u)) return -1;
             o->ex.cli.warmups = u;
+            break;
+        case OPT_REPEAT:
+            if (parse_uint("--repeat", optarg, 1, 256, &u)) return -1;
+            o->ex.cli.repeat = u;
             break;
         case OPT_GROUP_BY:
             if (mg_group_by_parse(optarg, &o->group_by) != 0) {

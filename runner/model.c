@@ -203,6 +203,7 @@ void mg_test_result_free_contents(mg_test_result *t) {
     free_entries(t->diffs, t->ndiffs);
     free_entries(t->peak_diffs, t->npeak_diffs);
     free_entries(t->crash_site, t->ncrash_site);
+    free(t->runs);
     if (t->failures) {
         for (size_t i = 0; i < t->nfailures; i++) {
             free(t->failures[i].file);

@@ -180,12 +180,23 @@ typedef struct mg_failure {
     char *condition;
 } mg_failure;
 
+/* The figures of one measured run of a test run several times (--repeat). */
+typedef struct mg_run_figures {
+    int64_t leaked_bytes, object_growth, net_bytes, net_blocks, peak_bytes;
+    bool leak_known; /* the run's leak after shutdown was measured */
+} mg_run_figures;
+
 typedef struct mg_test_result {
     char *binary, *suite, *name;
     mg_kind kind;               /* a test, or a suite's "(suite)" entry */
     mg_status status;
     mg_isolation isolation;     /* how the test was run */
     unsigned warmups;           /* runs before the measured one */
+    unsigned repeat;            /* measured runs (1, or --repeat N) */
+    mg_run_figures *runs;       /* each measured run's figures when repeat > 1 */
+    size_t nruns;
+    bool has_slope;             /* repeat > 1: the steady growth per run below */
+    int64_t slope_bytes, slope_blocks;
     union {                     /* the measured figures, by metric */
         int64_t fig[MG_M_COUNT];
         struct {

@@ -161,6 +161,27 @@ static void put_test(mg_json_builder *w, cJSON *tests, const mg_test_result *t) 
     put_str(w, o, "status", mg_status_name(t->status));
     put_str(w, o, "isolation", mg_isolation_name(t->isolation));
     put_int(w, o, "warmups", t->warmups);
+    put_int(w, o, "repeat", t->repeat ? t->repeat : 1);
+    cJSON *runs = mg_json_add(w, o, "runs", cJSON_CreateArray());
+    for (size_t i = 0; runs && i < t->nruns; i++) {
+        cJSON *ro = mg_json_add(w, runs, NULL, cJSON_CreateObject());
+        if (!ro) break;
+        const mg_run_figures *rf = &t->runs[i];
+        put_int_or_null(w, ro, "leaked_bytes", rf->leak_known, rf->leaked_bytes);
+        put_int_or_null(w, ro, "object_growth", rf->leak_known, rf->object_growth);
+        put_int(w, ro, "net_bytes", rf->net_bytes);
+        put_int(w, ro, "net_blocks", rf->net_blocks);
+        put_int(w, ro, "peak_bytes", rf->peak_bytes);
+    }
+    if (t->has_slope) {
+        cJSON *sl = mg_json_add(w, o, "slope", cJSON_CreateObject());
+        if (sl) {
+            put_int(w, sl, "bytes_per_run", t->slope_bytes);
+            put_int(w, sl, "blocks_per_run", t->slope_blocks);
+        }
+    } else {
+        mg_json_add(w, o, "slope", cJSON_CreateNull());
+    }
     for (int m = 0; m < MG_M_COUNT; m++)
         put_int_or_null(w, o, mg_metrics[m].key, mg_test_known(t, (mg_metric)m), t->fig[m]);
     put_int(w, o, "suppressed_bytes", t->suppressed_bytes);
@@ -454,6 +475,44 @@ static int read_frame(jr *r, const char *where, const cJSON *o, mg_frame *f) {
     return 0;
 }
 
+/* "runs" (each measured run of a repeated test) and "slope" (its steady growth). */
+static int read_runs(jr *r, const char *where, const cJSON *o, mg_test_result *t) {
+    const cJSON *arr, *it, *sl;
+    if (get_array(r, where, o, "runs", false, &arr) < 0) return -1;
+    int n = arr ? cJSON_GetArraySize(arr) : 0;
+    if (n > 0) {
+        t->runs = mg_xcalloc((size_t)n, sizeof *t->runs);
+        size_t i = 0;
+        cJSON_ArrayForEach(it, arr) {
+            char at[256];
+            snprintf(at, sizeof at, "%s.runs[%zu]", where, i);
+            mg_run_figures *rf = &t->runs[i++];
+            bool lb, lg;
+            if (!cJSON_IsObject(it)) return bad(r, at, NULL, "expected an object");
+            if (get_int_or_null(r, at, it, "leaked_bytes", true, INT64_MIN, INT64_MAX, &rf->leaked_bytes, &lb) < 0 ||
+                get_int_or_null(r, at, it, "object_growth", true, INT64_MIN, INT64_MAX, &rf->object_growth, &lg) < 0 ||
+                get_int(r, at, it, "net_bytes", true, INT64_MIN, INT64_MAX, &rf->net_bytes) < 0 ||
+                get_int(r, at, it, "net_blocks", true, INT64_MIN, INT64_MAX, &rf->net_blocks) < 0 ||
+                get_int(r, at, it, "peak_bytes", true, 0, INT64_MAX, &rf->peak_bytes) < 0)
+                return -1;
+            if (lb != lg) return bad(r, at, "object_growth", "leaked_bytes and object_growth are both null or both set");
+            rf->leak_known = lb;
+            t->nruns = i;
+        }
+    }
+    if (member(r, where, o, "slope", false, &sl) < 0) return -1;
+    if (sl && !cJSON_IsNull(sl)) {
+        char at[256];
+        snprintf(at, sizeof at, "%s.slope", where);
+        if (!cJSON_IsObject(sl)) return bad(r, where, "slope", "expected an object or null");
+        if (get_int(r, at, sl, "bytes_per_run", true, INT64_MIN, INT64_MAX, &t->slope_bytes) < 0 ||
+            get_int(r, at, sl, "blocks_per_run", true, INT64_MIN, INT64_MAX, &t->slope_blocks) < 0)
+            return -1;
+        t->has_slope = true;
+    }
+    return 0;
+}
+
 static int read_entries(jr *r, const char *where, const cJSON *test, const char *key,
                         mg_entry **out, size_t *nout) {
     const cJSON *arr, *it;
@@ -674,10 +733,12 @@ static int read_test(jr *r, const char *where, const cJSON *o, mg_test_result *t
     const char *const kinds[] = {mg_kind_name(MG_KIND_TEST), mg_kind_name(MG_KIND_SUITE)};
     const char *const isos[] = {mg_isolation_name(MG_ISO_TEST), mg_isolation_name(MG_ISO_SUITE)};
     int kind, iso;
-    int64_t warmups;
+    int64_t warmups, repeat;
     if (get_name(r, where, o, "kind", kinds, 2, &kind) < 0 ||
         get_name(r, where, o, "isolation", isos, 2, &iso) < 0 ||
         get_int(r, where, o, "warmups", false, 0, UINT_MAX, &warmups) < 0 ||
+        get_int(r, where, o, "repeat", false, 0, UINT_MAX, &repeat) < 0 ||
+        read_runs(r, where, o, t) < 0 ||
         read_figures(r, where, o, t) < 0 ||
         get_int(r, where, o, "suppressed_bytes", false, INT64_MIN, INT64_MAX,
                 &t->suppressed_bytes) < 0 ||
@@ -687,6 +748,7 @@ static int read_test(jr *r, const char *where, const cJSON *o, mg_test_result *t
     t->kind = (mg_kind)kind;
     t->isolation = (mg_isolation)iso;
     t->warmups = (unsigned)warmups;
+    t->repeat = repeat ? (unsigned)repeat : 1;
     char bat[256];
     snprintf(bat, sizeof bat, "%s.budget", where);
     if (get_object(r, where, o, "budget", &budget) < 0) return -1;

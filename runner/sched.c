@@ -98,6 +98,7 @@ typedef struct entry {
     int state;
     unsigned need;        /* NEED_* still to run */
     unsigned warmups;     /* warm-ups of its runs */
+    unsigned repeat;      /* measured runs in its child (>= 1) */
     bool first_done;      /* the measured figures are in */
     int64_t first_fig[MG_M_COUNT];
     unsigned first_known;
@@ -189,6 +190,8 @@ static void entry_init(ctx *c, entry *e, const char *binary_path, const char *su
     mg_budget_copy(&e->r.budget, &e->base);
     e->warmups = e->base.settings.warmups;
     e->r.warmups = e->warmups;
+    e->repeat = e->base.settings.repeat ? e->base.settings.repeat : 1;
+    e->r.repeat = e->repeat;
     mg_annotation_from_window(&e->ann, NULL);
 }
 
@@ -324,8 +327,8 @@ static void dispatch_job(ctx *c, size_t j, size_t di) {
     char line[65536];
     int n;
     if (jb->what == J_TEST) {
-        n = snprintf(line, sizeof line, "RUN %zu test %u trace=%d warmups=%u\n", j, jb->index, jb->trace,
-                     jb->warmups);
+        n = snprintf(line, sizeof line, "RUN %zu test %u trace=%d warmups=%u repeat=%u\n", j, jb->index,
+                     jb->trace, jb->warmups, b->tests[jb->index].repeat);
     } else if (jb->what == J_SUITEONLY) {
         n = snprintf(line, sizeof line, "RUN %zu suiteonly %u trace=%d\n", j, jb->index, jb->trace);
     } else {
@@ -338,10 +341,19 @@ static void dispatch_job(ctx *c, size_t j, size_t di) {
                              b->tests[t].warmups + (jb->round == R_PROBE ? 1 : 0));
             sb_put(&warm, item, (size_t)k);
         }
+        sbuf reps = {0};
+        for (size_t t = 0; t < b->list.ntests; t++) {
+            if (b->list.tests[t].suite != jb->index || b->tests[t].repeat <= 1) continue;
+            char item[48];
+            int k = snprintf(item, sizeof item, "%s%zu:%u", reps.len ? "," : "", t, b->tests[t].repeat);
+            sb_put(&reps, item, (size_t)k);
+        }
         const sbuf *skip = &b->suites[jb->index].skip;
-        n = snprintf(line, sizeof line, "RUN %zu suite %u trace=%d warmups=0 warm=%s skip=%s\n", j,
-                     jb->index, jb->trace, warm.len ? warm.data : "-", skip->len ? skip->data : "-");
+        n = snprintf(line, sizeof line, "RUN %zu suite %u trace=%d warmups=0 warm=%s repeat=1 reps=%s skip=%s\n",
+                     j, jb->index, jb->trace, warm.len ? warm.data : "-", reps.len ? reps.data : "-",
+                     skip->len ? skip->data : "-");
         free(warm.data);
+        free(reps.data);
         b->suites[jb->index].children++;
     }
     if (n < 0 || (size_t)n >= sizeof line) n = (int)sizeof line - 1;
@@ -572,16 +584,26 @@ static void figures_taken(ctx *c, binary *b, entry *e, const mg_wire_window *w, 
                           bool traced_run) {
     const mg_exec_opts *o = c->o;
     e->r.known = 0;
-    mg_judge_take_window(&e->r, w);
+    /* A repeated test has a window per measured run: w is the last one. */
+    const mg_wire_window *runs[256];
+    size_t nruns = mg_wire_windows_of(rep, w->kind, w->index, runs, 256);
+    if (nruns > 1)
+        mg_judge_take_runs(&e->r, runs, nruns);
+    else
+        mg_judge_take_window(&e->r, w);
     mg_annotation_free(&e->ann);
-    mg_annotation_from_window(&e->ann, w);
+    mg_annotation_from_window(&e->ann, nruns ? runs[0] : w);
     e->need &= ~(unsigned)(NEED_FIRST | NEED_WARM);
     if (rep->threads_running)
         mg_test_add_note(&e->r, "threads were still running at the end: libc's caches were not released");
-    if (e->ann.set && e->ann.warmups > (int64_t)e->warmups && e->ann.warmups <= 1000) {
-        e->warmups = (unsigned)e->ann.warmups;
+    bool more_warmups = e->ann.set && e->ann.warmups > (int64_t)e->warmups && e->ann.warmups <= 1000;
+    bool more_runs = e->ann.set && e->ann.repeat > (int64_t)e->repeat && e->ann.repeat <= 256;
+    if (more_warmups || more_runs) {
+        if (more_warmups) e->warmups = (unsigned)e->ann.warmups;
+        if (more_runs) e->repeat = (unsigned)e->ann.repeat;
         e->r.warmups = e->warmups;
-        e->need |= NEED_WARM; /* measured again after the warm-ups it asked for */
+        e->r.repeat = e->repeat;
+        e->need |= NEED_WARM; /* measured again the way its annotation asks */
         return;
     }
     e->first_done = true;
@@ -619,7 +641,12 @@ static void traces_taken(ctx *c, binary *b, entry *e, const mg_wire_window *w, c
         return;
     }
     mg_test_result probe = {0};
-    mg_judge_take_window(&probe, w);
+    const mg_wire_window *runs[256];
+    size_t nruns = rep ? mg_wire_windows_of(rep, w->kind, w->index, runs, 256) : 0;
+    if (nruns > 1)
+        mg_judge_take_runs(&probe, runs, nruns);
+    else
+        mg_judge_take_window(&probe, w);
     bool differs = false;
     for (int m = 0; m < MG_M_COUNT; m++) {
         if (m == MG_M_ALLOCS || !(probe.known & e->first_known & MG_M_BIT(m))) continue;

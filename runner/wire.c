@@ -508,6 +508,17 @@ const mg_wire_window *mg_wire_find_window(const mg_wire_report *r, int kind, uns
     return NULL;
 }
 
+size_t mg_wire_windows_of(const mg_wire_report *r, int kind, unsigned index, const mg_wire_window **out,
+                          size_t max) {
+    size_t n = 0;
+    for (size_t i = 0; i < r->nwindows; i++) {
+        if (r->windows[i].kind != kind || r->windows[i].index != index) continue;
+        if (n < max) out[n] = &r->windows[i];
+        n++;
+    }
+    return n;
+}
+
 const mg_wire_window *mg_wire_last_window(const mg_wire_report *r) {
     return r->nwindows ? &r->windows[r->nwindows - 1] : NULL;
 }

@@ -151,6 +151,10 @@ void mg_wire_report_free(mg_wire_report *r);
 
 /* The window of the report with that kind and index (the last one when several). */
 const mg_wire_window *mg_wire_find_window(const mg_wire_report *r, int kind, unsigned index);
+/* The windows of the report with that kind and index, in order (a test run several
+ * times has one per run): up to max of them in out; returns how many there are. */
+size_t mg_wire_windows_of(const mg_wire_report *r, int kind, unsigned index, const mg_wire_window **out,
+                          size_t max);
 /* The window the child was in when it ended: the last one opened. */
 const mg_wire_window *mg_wire_last_window(const mg_wire_report *r);
 const mg_wire_stack *mg_wire_find_stack(const mg_wire_report *r, unsigned id);

@@ -74,6 +74,8 @@ typedef struct memgate_budget {
     long long net_blocks;    /* live blocks at the test's end minus at its start */
     long long lost_bytes;    /* leaked bytes no pointer reaches any more */
     long long warmups;       /* runs of the test before the measured one (not a limit) */
+    long long repeat;        /* measured runs; the verdict takes the growth every run
+                              * shows (not a limit) */
 } memgate_budget;
 
 /* Records the budget of the test that is running (used by MEMGATE_BUDGET). Fields equal
@@ -118,6 +120,7 @@ MEMGATE_API void memgate_budget_annotate(const memgate_budget *budget, const cha
                                                       .net_blocks = MEMGATE_UNSET,     \
                                                       .lost_bytes = MEMGATE_UNSET,     \
                                                       .warmups = MEMGATE_UNSET,        \
+                                                      .repeat = MEMGATE_UNSET,         \
                                                       __VA_ARGS__};                    \
         MEMGATE_DIAG_POP_                                                              \
         memgate_budget_annotate_sized(&memgate_budget_value_,                          \

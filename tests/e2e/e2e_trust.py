@@ -209,6 +209,24 @@ def cmd_lost(env, ck):
         ck.eq(rc, 1, f"[{iso}] exit status")
 
 
+def cmd_repeat(env, ck):
+    """--repeat N: a leak every run vs a one-time initialisation (CPython's regrtest -R)."""
+    for iso, args, budgets in (("test", ["--repeat", "3"], None),
+                               ("suite", ["--isolation", "suite"], {"defaults": {"repeat": 3}})):
+        rc, tests, out = env.run("repeat-" + iso, *args, "-k", "first_use/cache_never_freed", "-k",
+                                 "culprit/leak_via_strdup", budgets=budgets)
+        once, every = tests.get("first_use/cache_never_freed", {}), tests.get("culprit/leak_via_strdup", {})
+        ck.eq([r.get("leaked_bytes") for r in once.get("runs", [])], [300, 0, 0], f"[{iso}] cache_never_freed: per run")
+        ck.eq((once.get("status"), once.get("leaked_bytes"), once.get("repeat"), once.get("slope")),
+              ("pass", 0, 3, {"bytes_per_run": 0, "blocks_per_run": 0}),
+              f"[{iso}] a one-time initialisation does not grow every run: pass")
+        ck.eq([r.get("leaked_bytes") for r in every.get("runs", [])], [11, 11, 11], f"[{iso}] leak_via_strdup: per run")
+        ck.eq((every.get("status"), every.get("leaked_bytes"), every.get("slope")),
+              ("fail", 11, {"bytes_per_run": 11, "blocks_per_run": 1}),
+              f"[{iso}] a leak in every run fails with its slope")
+        ck.has(out, "every run grows by at least 11 B in 1 block", f"[{iso}] the console gives the slope")
+
+
 def cmd_net_budget(env, ck):
     for iso in ("test", "suite"):
         rc, tests, _ = env.run("net-" + iso, "--isolation", iso, "-k", "registry/*",
@@ -249,6 +267,8 @@ def main():
         cmd_warmups(env, ck)
     elif a.command == "net-budget":
         cmd_net_budget(env, ck)
+    elif a.command == "repeat":
+        cmd_repeat(env, ck)
     elif a.command == "lost":
         cmd_lost(env, ck)
     elif a.command == "alloc-fn":

@@ -187,6 +187,15 @@ static void make_run(mg_run *run) {
     t->warmups = 2;
     t->peak_bytes = 512;
     t->known &= ~MG_M_BIT(MG_M_ALLOCS);
+    /* Measured three times: each run's figures and the steady growth per run. */
+    t->repeat = 3;
+    t->nruns = 3;
+    t->runs = mg_xcalloc(3, sizeof *t->runs);
+    for (size_t k = 0; k < 3; k++)
+        t->runs[k] = (mg_run_figures){(int64_t)k * 100, (int64_t)k, (int64_t)k * 100 - 5, (int64_t)k, 512, k != 1};
+    t->has_slope = true;
+    t->slope_bytes = 0;
+    t->slope_blocks = 0;
 
     run->baseline_path = mg_xstrdup("ci/memgate-baseline.json");
     run->nbaseline_removed = 2;
@@ -361,6 +370,18 @@ static bool run_differs(const mg_run *a, const mg_run *b, char *buf, size_t len)
         DIFF(x->kind != y->kind, "tests[%zu].kind", i);
         DIFF(x->isolation != y->isolation, "tests[%zu].isolation", i);
         DIFF(x->warmups != y->warmups, "tests[%zu].warmups", i);
+        DIFF((x->repeat ? x->repeat : 1) != (y->repeat ? y->repeat : 1), "tests[%zu].repeat", i);
+        DIFF(x->nruns != y->nruns, "tests[%zu].nruns", i);
+        for (size_t k = 0; k < x->nruns && k < y->nruns; k++) {
+            const mg_run_figures *p = &x->runs[k], *q = &y->runs[k];
+            DIFF(p->leak_known != q->leak_known || (p->leak_known && (p->leaked_bytes != q->leaked_bytes ||
+                                                                      p->object_growth != q->object_growth)) ||
+                     p->net_bytes != q->net_bytes || p->net_blocks != q->net_blocks || p->peak_bytes != q->peak_bytes,
+                 "tests[%zu].runs[%zu]", i, k);
+        }
+        DIFF(x->has_slope != y->has_slope ||
+                 (x->has_slope && (x->slope_bytes != y->slope_bytes || x->slope_blocks != y->slope_blocks)),
+             "tests[%zu].slope", i);
         DIFF(x->known != y->known, "tests[%zu].known %#x vs %#x", i, x->known, y->known);
         for (int m = 0; m < MG_M_COUNT; m++) {
             /* A figure that was not measured has no value to keep. */
