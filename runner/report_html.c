@@ -4,9 +4,18 @@
  * The page is the template templates/report.html (compiled in, see html_template.h)
  * with its "<!--mg:NAME-->" markers filled here. Everything people need to read is
  * rendered in C, so it shows without JavaScript: the header (verdict, host, times,
- * counts, a status bar in inline SVG), the summary table and one <details> section per
- * test. The template's inline script adds what needs a program: the per-test bar
- * charts (drawn from a JSON blob this file embeds), sorting and filtering.
+ * counts, a status bar in inline SVG, banners for an interrupted run and warnings), the
+ * summary table and one <details> card per test. Table rows and cards come problems
+ * first (fail, crash, timeout, error), then passes, then skips, in registry order within
+ * each group. The template's inline script adds what needs a program: the per-test bar
+ * charts (drawn from a JSON blob this file embeds), sorting, the order control and the
+ * status filters.
+ *
+ * Charts are to scale across the run: each figure (leak, growth, peak) has one scale for
+ * every test, reaching the largest value, budget or baseline of that figure in the run;
+ * it is logarithmic when that figure's non-zero values span more than
+ * MG_HTML_LOG_SPAN (two orders of magnitude), else linear. This file decides the scales
+ * (run_scales) and the script only draws them.
  *
  * Safety: every string from the run goes through put_text() (HTML) or cJSON plus
  * put_json_blob() (the blob inside <script>), never straight into the page.
@@ -26,9 +35,14 @@
 #include "report_common.h"
 #include "util.h"
 
-/* Tracebacks shown per table (growth, peak) and frames shown per traceback. */
-#define HTML_TRACEBACKS 5
+/* Tracebacks open at first per table (growth, peak): the console shows as many; the
+ * others are there, closed. Frames shown per traceback before "N more frames" (the
+ * culprit frame is always among those shown). */
+#define HTML_TRACEBACKS_OPEN MG_REPORT_DEFAULT_TRACEBACKS
 #define HTML_FRAMES 16
+/* A figure's chart scale is logarithmic when its largest non-zero value is more than
+ * this many times its smallest. */
+#define MG_HTML_LOG_SPAN 100.0
 /* Captured output shown per test: the last lines, at most this many bytes. */
 #define HTML_OUTPUT_LINES 200
 #define HTML_OUTPUT_BYTES (64 * 1024)
@@ -37,7 +51,9 @@
 
 enum {
     TEXT_LINES = 1u, /* keep newlines and tabs (inside <pre>); else they become spaces */
-    TEXT_ANSI = 2u   /* drop ANSI CSI sequences (colour codes in captured output) */
+    TEXT_ANSI = 2u,  /* drop ANSI CSI sequences (colour codes in captured output) */
+    TEXT_WBR = 4u    /* a line break opportunity (<wbr>) after each '/' and '_', for names
+                      * between tags (never in an attribute) */
 };
 
 /* Writes a code point below U+10000 (all this file needs) as UTF-8. */
@@ -85,6 +101,11 @@ static void put_text(FILE *out, const char *s, unsigned flags) {
         case '>': fputs("&gt;", out); break;
         case '"': fputs("&quot;", out); break;
         case '\'': fputs("&#39;", out); break;
+        case '/':
+        case '_':
+            fputc((int)cp, out);
+            if ((flags & TEXT_WBR) && *p) fputs("<wbr>", out);
+            break;
         case '\n':
         case '\t': fputc((flags & TEXT_LINES) ? (int)cp : ' ', out); break;
         case '\r':
@@ -150,6 +171,32 @@ static bool has_figures(const mg_test_result *t) {
     return t->status == MG_ST_PASS || t->status == MG_ST_FAIL;
 }
 
+/* The group a test is listed in: 0 problems (fail, crash, timeout, error), 1 passes,
+ * 2 skips. */
+static int display_group(mg_status st) {
+    switch (st) {
+    case MG_ST_PASS: return 1;
+    case MG_ST_SKIP: return 2;
+    case MG_ST_FAIL:
+    case MG_ST_CRASH:
+    case MG_ST_TIMEOUT:
+    case MG_ST_ERROR: return 0;
+    }
+    return 0;
+}
+
+/* The order of the table rows and cards: indexes into run->tests, group by group
+ * (display_group), registry order within a group. Heap array of run->ntests entries
+ * (NULL when there is no test); the caller frees it. */
+static size_t *display_order(const mg_run *run) {
+    if (!run->ntests) return NULL;
+    size_t *order = mg_xcalloc(run->ntests, sizeof *order), n = 0;
+    for (int g = 0; g <= 2; g++)
+        for (size_t i = 0; i < run->ntests; i++)
+            if (display_group(run->tests[i].status) == g) order[n++] = i;
+    return order;
+}
+
 /* The measured figure and its limit as people read them. When both round to the same
  * text but differ ("4.0 KiB" and "4.0 KiB"), both are given in exact bytes instead. */
 static void format_pair(mg_metric id, int64_t measured, int64_t limit, char *m, char *b,
@@ -194,6 +241,48 @@ static metric metric_of(const mg_test_result *t, mg_metric id) {
 /* Whether the test has baseline figures to compare with. */
 static bool has_base_figures(const mg_test_result *t) {
     return t->baseline.state == MG_BASE_SAME || t->baseline.state == MG_BASE_REGRESSED;
+}
+
+/* The chart scale of one figure, shared by every test of the run. */
+typedef struct scale {
+    int64_t max; /* what a full bar stands for: the largest value, budget or baseline (>= 1) */
+    bool log;    /* logarithmic (bar length by log(1 + v)) rather than linear */
+} scale;
+
+/* Decides the scale of every figure from the tests that have it: the values measured,
+ * the budgets that are set and the baseline figures. Zero and negative figures sit at
+ * the origin of either scale and do not widen it. */
+static void run_scales(const mg_run *run, scale sc[MG_M_COUNT]) {
+    for (int id = 0; id < MG_M_COUNT; id++) {
+        int64_t max = 0, minpos = 0;
+        for (size_t i = 0; i < run->ntests; i++) {
+            const mg_test_result *t = &run->tests[i];
+            if (!has_figures(t) || !mg_test_known(t, (mg_metric)id)) continue;
+            int64_t v[3];
+            size_t n = 0;
+            v[n++] = t->fig[id];
+            if (mg_metrics[id].budget_key && t->budget.lim[id].value >= 0)
+                v[n++] = t->budget.lim[id].value;
+            if (has_base_figures(t) && mg_metrics[id].baseline) v[n++] = t->baseline.fig[id];
+            for (size_t k = 0; k < n; k++) {
+                if (v[k] <= 0) continue;
+                if (v[k] > max) max = v[k];
+                if (!minpos || v[k] < minpos) minpos = v[k];
+            }
+        }
+        sc[id].max = max > 0 ? max : 1;
+        sc[id].log = minpos > 0 && (double)max > MG_HTML_LOG_SPAN * (double)minpos;
+    }
+}
+
+/* Whether the limits table shows figure id of t: when it was measured, and for a paired
+ * figure (net against leak) only when its budget is set or it differs from its pair. */
+static bool shows_figure(const mg_test_result *t, mg_metric id) {
+    if (!mg_test_known(t, id)) return false;
+    const mg_metric_info *mi = &mg_metrics[id];
+    if (mi->line != MG_LINE_PAIRED || mi->pair == id) return true;
+    if (mi->budget_key && t->budget.lim[id].value >= 0) return true;
+    return !mg_test_known(t, mi->pair) || t->fig[id] != t->fig[mi->pair];
 }
 
 /* Writes the change of m against its baseline: "+192 KiB (+18.8%)", "-3", "=". */
@@ -295,7 +384,14 @@ static void put_header(FILE *out, const mg_run *run) {
                 "<span class=\"verdict ok\">PASSED</span>"
                 "<span class=\"lede\">all %zu test%s within budget</span>",
                 n.total, n.total == 1 ? "" : "s");
-    fputs("</div>\n<dl class=\"facts\">", out);
+    fputs("</div>\n", out);
+    /* An interrupted run says so before anything else: its counts are not the suite's. */
+    if (run->interrupted)
+        fputs("<div class=\"banner interrupted\" id=\"mg-interrupted\" role=\"alert\">"
+              "<b class=\"btitle\">Interrupted</b><p class=\"note\">The run was interrupted: "
+              "this report covers the tests that finished.</p></div>\n",
+              out);
+    fputs("<dl class=\"facts\">", out);
     if (run->started_at && run->started_at[0]) {
         fputs("<div><dt>Started</dt><dd><time datetime=\"", out);
         put_text(out, run->started_at, 0);
@@ -336,13 +432,17 @@ static void put_header(FILE *out, const mg_run *run) {
 
     status_info rows[6];
     tally_rows(&n, rows);
-    fputs("<div class=\"counts\" id=\"mg-counts\">", out);
+    /* Filters by status: inert (disabled) until the page's script enables them, so a
+     * page read without JavaScript shows counts, not controls that do nothing. */
+    fputs("<div class=\"counts\" id=\"mg-counts\" role=\"group\" "
+          "aria-label=\"show tests by status\">",
+          out);
     for (size_t i = 0; i < 6; i++) {
         const char *name = mg_status_name(rows[i].st);
         fprintf(out,
                 "<button type=\"button\" class=\"chip%s\" data-status=\"%s\" aria-pressed=\"true\" "
-                "title=\"show or hide %s tests\"><b class=\"st-%s\" data-count=\"%s\">%zu</b>%s"
-                "</button>",
+                "disabled title=\"show or hide %s tests\"><b class=\"st-%s\" data-count=\"%s\">"
+                "%zu</b><span class=\"lbl\">%s</span></button>",
                 rows[i].count ? "" : " zero", name, rows[i].label, name, name, rows[i].count,
                 rows[i].label);
     }
@@ -364,14 +464,17 @@ static void put_header(FILE *out, const mg_run *run) {
     }
     fputs("</svg>\n", out);
 
-    if (run->interrupted)
-        fputs("<p class=\"note\">The run was interrupted: this report covers the tests that "
-              "finished.</p>\n",
-              out);
-    for (size_t i = 0; i < run->nwarnings; i++) {
-        fputs("<p class=\"note\">Warning: ", out);
-        put_text(out, run->warnings[i], 0);
-        fputs("</p>\n", out);
+    if (run->nwarnings) {
+        fprintf(out,
+                "<div class=\"banner warnings\" id=\"mg-warnings\" role=\"note\">"
+                "<b class=\"btitle\">%zu warning%s</b>",
+                run->nwarnings, run->nwarnings == 1 ? "" : "s");
+        for (size_t i = 0; i < run->nwarnings; i++) {
+            fputs("<p class=\"note\">Warning: ", out);
+            put_text(out, run->warnings[i], 0);
+            fputs("</p>", out);
+        }
+        fputs("</div>\n", out);
     }
 
     if (run->nbaseline_removed) {
@@ -390,10 +493,16 @@ static void put_header(FILE *out, const mg_run *run) {
 
 /* ---- summary table ------------------------------------------------------------- */
 
-static void put_name(FILE *out, const mg_test_result *t) {
-    put_text(out, t->suite ? t->suite : "", 0);
+/* The em dash every cell and chart shows for a figure that is not there. */
+#define MG_HTML_NONE "\xE2\x80\x94"
+
+/* Writes "suite/name" as text, with line break opportunities after '/' and '_' when
+ * flags has TEXT_WBR (never inside an attribute). */
+static void put_name(FILE *out, const mg_test_result *t, unsigned flags) {
+    put_text(out, t->suite ? t->suite : "", flags);
     fputc('/', out);
-    put_text(out, t->name ? t->name : "", 0);
+    if (flags & TEXT_WBR) fputs("<wbr>", out);
+    put_text(out, t->name ? t->name : "", flags);
 }
 
 static void put_badge(FILE *out, mg_status st) {
@@ -401,27 +510,44 @@ static void put_badge(FILE *out, mg_status st) {
             mg_report_status_label(st));
 }
 
-/* A "measured / budget" cell; its data-v (the measured figure) is the sort key. */
+/* The badge of a suite's own "(suite)" entry; nothing for a test. */
+static void put_kind(FILE *out, const mg_test_result *t) {
+    if (t->kind == MG_KIND_SUITE)
+        fputs(" <span class=\"kind\" title=\"the suite's own entry: its init and cleanup, "
+              "measured like a test\">suite</span>",
+              out);
+}
+
+/* A "measured / budget" cell; its data-v (the measured figure) is the sort key. A broken
+ * budget makes the cell red; a regression against the baseline has a style and a label
+ * of its own, so a baseline-only regression never looks like a broken budget. */
 static void put_figure_cell(FILE *out, const mg_test_result *t, const metric *m) {
-    if (!has_figures(t) || !mg_test_known(t, m->id)) {
-        fputs("<td class=\"num na\" data-v=\"\">\xE2\x80\x93</td>", out);
+    if (!has_figures(t)) {
+        fputs("<td class=\"num na\" data-v=\"\">" MG_HTML_NONE "</td>", out);
+        return;
+    }
+    if (!mg_test_known(t, m->id)) {
+        fputs("<td class=\"num na\" data-v=\"\" title=\"not measured\">" MG_HTML_NONE "</td>",
+              out);
         return;
     }
     char a[48], b[48];
     int64_t limit = m->limit ? m->limit->value : MG_UNLIMITED;
     format_pair(m->id, m->value, limit, a, b, sizeof a);
-    fprintf(out, "<td class=\"num%s\" data-v=\"%" PRId64 "\">%s <span class=\"of\"",
-            m->broken ? " broken" : "", m->value, a);
+    fprintf(out, "<td class=\"num%s%s\" data-v=\"%" PRId64 "\">%s <span class=\"of\"",
+            m->broken ? " broken" : "", m->regressed ? " regressed" : "", m->value, a);
     if (limit < 0)
-        fputs(" title=\"budget unlimited\">/ \xE2\x88\x9E</span></td>", out);
+        fputs(" title=\"budget unlimited\">/ \xE2\x88\x9E</span>", out);
     else
-        fprintf(out, " title=\"budget\">/ %s</span></td>", b);
+        fprintf(out, " title=\"budget\">/ %s</span>", b);
+    if (m->regressed) fputs("<span class=\"rtag\">regressed vs baseline</span>", out);
+    fputs("</td>", out);
 }
 
 static void put_baseline_cell(FILE *out, const mg_test_result *t) {
     const mg_baseline_cmp *b = &t->baseline;
     switch (b->state) {
-    case MG_BASE_NONE: fputs("<td class=\"base\" data-v=\"3\">\xE2\x80\x93</td>", out); return;
+    case MG_BASE_NONE: fputs("<td class=\"base\" data-v=\"3\">" MG_HTML_NONE "</td>", out); return;
     case MG_BASE_NEW:
         fputs("<td class=\"base\" data-v=\"1\"><span class=\"tag new\">new</span></td>", out);
         return;
@@ -443,7 +569,22 @@ static void put_baseline_cell(FILE *out, const mg_test_result *t) {
     fputs("</td>", out);
 }
 
-static void put_table(FILE *out, const mg_run *run) {
+/* The narrow layout shows each table row as a small card, its figure cells labelled by
+ * their column's heading: CSS rules generated from the metric table, inside the page's
+ * <style> (labels are fixed ASCII words, never data from the run). */
+static void put_column_labels(FILE *out, const mg_run *run) {
+    int col = 3; /* status, test, then the figure columns */
+    for (int id = 0; id < MG_M_COUNT; id++) {
+        if (!mg_metrics[id].html_column) continue;
+        fprintf(out, "  #mg-tests td:nth-child(%d)::before { content: \"%c%s\"; }\n", col++,
+                toupper((unsigned char)mg_metrics[id].label[0]), mg_metrics[id].label + 1);
+    }
+    fprintf(out, "  #mg-tests td:nth-child(%d)::before { content: \"Time\"; }\n", col++);
+    if (uses_baseline(run))
+        fprintf(out, "  #mg-tests td:nth-child(%d)::before { content: \"Baseline\"; }\n", col);
+}
+
+static void put_table(FILE *out, const mg_run *run, const size_t *order) {
     bool with_base = uses_baseline(run);
     fputs("<div class=\"tablebox\"><table class=\"tests\" id=\"mg-tests\">\n<thead><tr>"
           "<th data-sort=\"num\">Status</th><th data-sort=\"text\">Test</th>",
@@ -456,17 +597,19 @@ static void put_table(FILE *out, const mg_run *run) {
     fputs("<th class=\"num\" data-sort=\"num\">Time</th>", out);
     if (with_base) fputs("<th data-sort=\"num\">Baseline</th>", out);
     fputs("</tr></thead>\n<tbody>\n", out);
-    for (size_t i = 0; i < run->ntests; i++) {
+    for (size_t k = 0; k < run->ntests; k++) {
+        size_t i = order[k];
         const mg_test_result *t = &run->tests[i];
         fprintf(out, "<tr data-i=\"%zu\" data-status=\"%s\"><td data-v=\"%d\">", i,
                 mg_status_name(t->status), status_rank(t->status));
         put_badge(out, t->status);
         fprintf(out, "</td><td class=\"name\"><a href=\"#t-%zu\">", i);
-        put_name(out, t);
+        put_name(out, t, TEXT_WBR);
         fputs("</a>", out);
+        put_kind(out, t);
         if (t->binary) {
             fputs("<div class=\"sub\">", out);
-            put_text(out, t->binary, 0);
+            put_text(out, t->binary, TEXT_WBR);
             fputs("</div>", out);
         }
         if (t->status != MG_ST_PASS) {
@@ -487,7 +630,7 @@ static void put_table(FILE *out, const mg_run *run) {
         double d = isfinite(t->duration_s) ? t->duration_s : 0.0;
         fprintf(out, "<td class=\"num\" data-v=\"%.6f\">", d);
         if (t->status == MG_ST_SKIP && d == 0)
-            fputs("\xE2\x80\x93", out);
+            fputs(MG_HTML_NONE, out);
         else
             put_duration(out, d);
         fputs("</td>", out);
@@ -500,8 +643,10 @@ static void put_table(FILE *out, const mg_run *run) {
 
 /* ---- per-test sections --------------------------------------------------------- */
 
-/* The limits table: each measured metric, its budget and where the budget came from,
- * and the baseline's figure with the change when there is one. */
+/* The limits table: each figure shows_figure() keeps, its budget and where the budget
+ * came from, and the baseline's figure with the change when there is one. A broken
+ * budget colours the measured and budget cells (row class "broken"); a regression
+ * colours the baseline side and says so (row class "regressed"). */
 static void put_limits(FILE *out, const mg_test_result *t, bool with_base) {
     bool base = with_base && has_base_figures(t);
     fputs("<table class=\"limits\"><thead><tr><th></th><th class=\"num\">measured</th>"
@@ -510,11 +655,15 @@ static void put_limits(FILE *out, const mg_test_result *t, bool with_base) {
     if (base) fputs("<th class=\"num\">baseline</th><th class=\"num\">change</th>", out);
     fputs("</tr></thead><tbody>", out);
     for (int id = 0; id < MG_M_COUNT; id++) {
-        if (!mg_test_known(t, (mg_metric)id)) continue;
+        if (!shows_figure(t, (mg_metric)id)) continue;
         metric m = metric_of(t, (mg_metric)id);
         char a[48], b[48];
         fprintf(out, "<tr data-metric=\"%s\"%s><th>%s</th>", m.key,
-                m.broken || m.regressed ? " class=\"broken\"" : "", m.label);
+                m.broken && m.regressed ? " class=\"broken regressed\""
+                : m.broken              ? " class=\"broken\""
+                : m.regressed           ? " class=\"regressed\""
+                                        : "",
+                m.label);
         if (m.limit) {
             format_pair(m.id, m.value, m.limit->value, a, b, sizeof a);
             fprintf(out, "<td class=\"num\" title=\"%" PRId64 "\">%s</td><td class=\"num\">%s</td>",
@@ -527,33 +676,36 @@ static void put_limits(FILE *out, const mg_test_result *t, bool with_base) {
             fputs("</td>", out);
         } else {
             mg_metric_format(m.id, m.value, a, sizeof a);
-            fprintf(out,
-                    "<td class=\"num\">%s</td><td class=\"num\">\xE2\x80\x93</td><td></td>",
+            fprintf(out, "<td class=\"num\">%s</td><td class=\"num\">" MG_HTML_NONE "</td><td></td>",
                     a);
         }
         if (base && mg_metrics[id].baseline) {
             mg_metric_format(m.id, m.base, b, sizeof b);
             fprintf(out, "<td class=\"num\">%s</td><td class=\"num\">", b);
             put_delta(out, &m);
+            if (m.regressed) fputs("<span class=\"rtag\">regressed vs baseline</span>", out);
             fputs("</td>", out);
         } else if (base) {
-            fputs("<td class=\"num\">\xE2\x80\x93</td><td class=\"num\"></td>", out);
+            fputs("<td class=\"num\">" MG_HTML_NONE "</td><td class=\"num\"></td>", out);
         }
         fputs("</tr>", out);
     }
     fputs("</tbody></table>", out);
-    if (t->suppressed_bytes || t->suppressed_blocks) {
-        char sz[48];
-        mg_format_size(t->suppressed_bytes, sz, sizeof sz);
-        fprintf(out, "<p class=\"note\">Suppressed: %s in %" PRId64 " block%s.</p>", sz,
-                t->suppressed_blocks, t->suppressed_blocks == 1 ? "" : "s");
-    }
 }
 
-/* Writes one frame as "function (file:line)": the function, then the source position
+/* Memory the suppressions took out of the figures, when there was any. */
+static void put_suppressed(FILE *out, const mg_test_result *t) {
+    if (!t->suppressed_bytes && !t->suppressed_blocks) return;
+    char sz[48];
+    mg_format_size(t->suppressed_bytes, sz, sizeof sz);
+    fprintf(out, "<p class=\"note\">Suppressed: %s in %" PRId64 " block%s.</p>", sz,
+            t->suppressed_blocks, t->suppressed_blocks == 1 ? "" : "s");
+}
+
+/* Writes a frame as "function (file:line)": the function, then the source position
  * (full path in the tooltip), else the module and offset, else the address. */
-static void put_frame(FILE *out, const mg_frame *f) {
-    fputs("<li><span class=\"fn\">", out);
+static void put_frame_text(FILE *out, const mg_frame *f) {
+    fputs("<span class=\"fn\">", out);
     put_text(out, f->function && f->function[0] ? f->function : "??", 0);
     fputs("</span>", out);
     if (f->file && f->file[0]) {
@@ -572,36 +724,64 @@ static void put_frame(FILE *out, const mg_frame *f) {
     } else if (f->address) {
         fprintf(out, " <span class=\"loc\">(0x%" PRIx64 ")</span>", f->address);
     }
+}
+
+/* One frame of a traceback's list; the culprit frame is marked and labelled. */
+static void put_frame(FILE *out, const mg_frame *f, bool culprit) {
+    fputs(culprit ? "<li class=\"culprit\">" : "<li>", out);
+    put_frame_text(out, f);
+    if (culprit)
+        fputs(" <span class=\"ctag\" title=\"the frame the one-line summary names\">culprit"
+              "</span>",
+              out);
     fputs("</li>", out);
 }
 
-/* The top tracebacks of a growth table (peak == false: sizes are diffs) or of the
- * memory held at the peak. */
+/* Every traceback of a growth table (peak == false: sizes are diffs) or of the memory
+ * held at the peak, each behind its own expander: the first HTML_TRACEBACKS_OPEN open.
+ * An expander's summary gives the size, the count, the lost part and the culprit frame;
+ * its list shows the first HTML_FRAMES frames (more when the culprit is deeper) and
+ * keeps the rest behind one more expander. */
 static void put_entries(FILE *out, const mg_entry *e, size_t n, bool peak) {
-    size_t shown = n < HTML_TRACEBACKS ? n : HTML_TRACEBACKS;
-    fprintf(out, "<h3>%s <small>(top %zu of %zu, innermost frame first)</small></h3>",
-            peak ? "Memory held at the peak" : "Growth by traceback", shown, n);
-    for (size_t i = 0; i < shown; i++) {
+    fprintf(out, "<h3>%s <small>(%zu traceback%s, largest first; innermost frame first)</small>"
+            "</h3>",
+            peak ? "Memory held at the peak" : "Growth by traceback", n, n == 1 ? "" : "s");
+    for (size_t i = 0; i < n; i++) {
         char sz[48];
         int64_t size = peak ? e[i].size : e[i].size_diff;
         int64_t count = peak ? e[i].count : e[i].count_diff;
         mg_format_size(size, sz, sizeof sz);
         fprintf(out,
-                "<div class=\"tb\"><div class=\"head\"><b>%s%s</b> in %" PRId64 " block%s",
-                !peak && size > 0 ? "+" : "", sz, count, count == 1 || count == -1 ? "" : "s");
+                "<details class=\"tb\"%s><summary class=\"head\"><b>%s%s</b> in %" PRId64
+                " block%s",
+                i < HTML_TRACEBACKS_OPEN ? " open" : "", !peak && size > 0 ? "+" : "", sz, count,
+                count == 1 || count == -1 ? "" : "s");
         if (!peak && e[i].lost_known && e[i].lost_count > 0) {
             mg_format_size(e[i].lost_size, sz, sizeof sz);
             fprintf(out, " (lost %s in %" PRId64 " block%s)", sz, e[i].lost_count,
                     e[i].lost_count == 1 ? "" : "s");
         }
-        fputs("</div><ol class=\"frames\">", out);
-        size_t nf = e[i].nframes < HTML_FRAMES ? e[i].nframes : HTML_FRAMES;
-        for (size_t k = 0; k < nf; k++) put_frame(out, &e[i].frames[k]);
+        const mg_frame *culprit = mg_entry_culprit(&e[i]);
+        size_t ci = culprit ? (size_t)(culprit - e[i].frames) : 0;
+        if (culprit) {
+            fputs(" <span class=\"at\">at ", out);
+            put_frame_text(out, culprit);
+            fputs("</span>", out);
+        }
+        fputs("</summary><ol class=\"frames\">", out);
+        size_t nf = ci + 1 > HTML_FRAMES ? ci + 1 : HTML_FRAMES;
+        if (nf > e[i].nframes) nf = e[i].nframes;
+        for (size_t k = 0; k < nf; k++) put_frame(out, &e[i].frames[k], culprit && k == ci);
         if (!e[i].nframes) fputs("<li class=\"more\">no frames recorded</li>", out);
-        if (e[i].nframes > nf)
-            fprintf(out, "<li class=\"more\">\xE2\x80\xA6 %zu more frame%s</li>", e[i].nframes - nf,
-                    e[i].nframes - nf == 1 ? "" : "s");
-        fputs("</ol></div>", out);
+        if (e[i].nframes > nf) {
+            fprintf(out,
+                    "<li class=\"more\"><details><summary>\xE2\x80\xA6 %zu more frame%s</summary>"
+                    "<ol class=\"frames\" start=\"%zu\">",
+                    e[i].nframes - nf, e[i].nframes - nf == 1 ? "" : "s", nf + 1);
+            for (size_t k = nf; k < e[i].nframes; k++) put_frame(out, &e[i].frames[k], false);
+            fputs("</ol></details></li>", out);
+        }
+        fputs("</ol></details>", out);
     }
 }
 
@@ -630,6 +810,27 @@ static void put_output(FILE *out, const char *output) {
     fputs("</pre>", out);
 }
 
+/* How the test ran, when that is worth saying: its binary, suite isolation, warm-ups. */
+static void put_meta(FILE *out, const mg_test_result *t) {
+    if (!t->binary && t->isolation == MG_ISO_TEST && !t->warmups) return;
+    fputs("<ul class=\"meta\">", out);
+    if (t->binary) {
+        fputs("<li>binary <code>", out);
+        put_text(out, t->binary, TEXT_WBR);
+        fputs("</code></li>", out);
+    }
+    if (t->isolation != MG_ISO_TEST)
+        fprintf(out, "<li class=\"iso\">isolation <b>%s</b></li>", mg_isolation_name(t->isolation));
+    if (t->warmups)
+        fprintf(out, "<li class=\"warm\"><b>%u</b> warm-up run%s before the measured one</li>",
+                t->warmups, t->warmups == 1 ? "" : "s");
+    fputs("</ul>", out);
+}
+
+/* One card per test. Its summary line carries the test's one sentence about what went
+ * wrong (mg_report_headline: broken limits, regressions, culprit, first assertion, or
+ * the outcome of a crash, timeout, error or skip); the body gives the figures, lists and
+ * tracebacks behind it without saying it again. */
 static void put_section(FILE *out, const mg_test_result *t, size_t i, bool with_base) {
     bool open = t->status != MG_ST_PASS && t->status != MG_ST_SKIP;
     fprintf(out,
@@ -638,13 +839,15 @@ static void put_section(FILE *out, const mg_test_result *t, size_t i, bool with_
             i, i, mg_status_name(t->status), open ? " open" : "");
     put_badge(out, t->status);
     fputs("<span class=\"tname\">", out);
-    put_name(out, t);
+    put_name(out, t, TEXT_WBR);
     fputs("</span>", out);
-    char *why = t->status != MG_ST_PASS ? mg_report_headline(t) : NULL;
-    if (why) {
+    put_kind(out, t);
+    if (t->status != MG_ST_PASS) {
+        char *why = mg_report_headline(t);
         fputs("<span class=\"why\">", out);
         put_text(out, why, 0);
         fputs("</span>", out);
+        free(why);
     }
     if (t->status != MG_ST_SKIP || t->duration_s > 0) {
         fputs("<span class=\"dur\">", out);
@@ -652,27 +855,19 @@ static void put_section(FILE *out, const mg_test_result *t, size_t i, bool with_
         fputs("</span>", out);
     }
     fputs("</summary>\n<div class=\"body\">", out);
-    if (t->binary) {
-        fputs("<p class=\"note\">binary <code>", out);
-        put_text(out, t->binary, 0);
-        fputs("</code></p>", out);
-    }
+    put_meta(out, t);
     if (has_figures(t)) {
         fprintf(out, "<div class=\"figures\"><div class=\"chart\" data-i=\"%zu\"></div>", i);
         put_limits(out, t, with_base);
         fputs("</div>", out);
+        put_suppressed(out, t);
     }
-    /* A failure is described by its limits and assertions; the rest get a sentence. */
-    if ((t->message && t->message[0]) || !has_figures(t)) {
-        char *o = mg_report_outcome(t);
-        if (!why || strcmp(o, why) != 0) { /* the summary line may have said it already */
-            fputs("<p class=\"outcome\">", out);
-            put_text(out, o, 0);
-            fputs("</p>", out);
-        }
-        free(o);
+    /* A passing test has no sentence in its summary: a message it carries goes here. */
+    if (t->status == MG_ST_PASS && t->message && t->message[0]) {
+        fputs("<p class=\"outcome\">", out);
+        put_text(out, t->message, 0);
+        fputs("</p>", out);
     }
-    free(why);
     if (t->nfailures) {
         fprintf(out, "<h3>Assertion failures <small>(%zu)</small></h3><ul class=\"asserts\">",
                 t->nfailures);
@@ -705,9 +900,10 @@ static void put_section(FILE *out, const mg_test_result *t, size_t i, bool with_
     fputs("</div></details>\n", out);
 }
 
-static void put_sections(FILE *out, const mg_run *run) {
+static void put_sections(FILE *out, const mg_run *run, const size_t *order) {
     bool with_base = uses_baseline(run);
-    for (size_t i = 0; i < run->ntests; i++) put_section(out, &run->tests[i], i, with_base);
+    for (size_t k = 0; k < run->ntests; k++)
+        put_section(out, &run->tests[order[k]], order[k], with_base);
 }
 
 /* ---- data for the script ------------------------------------------------------- */
@@ -724,8 +920,9 @@ static void jnum_or_null(mg_json_builder *w, cJSON *obj, const char *key, bool p
     mg_json_add(w, obj, key, present ? cJSON_CreateNumber((double)v) : cJSON_CreateNull());
 }
 
-/* What the charts need per test: each budgeted metric's figure, budget (null when
- * unlimited) and baseline (null when none), plus the texts the table shows. */
+/* What the charts need per test: each chart figure's value (null when it was not
+ * measured), budget (null when unlimited) and baseline (null when none), the verdict on
+ * it and the texts to show; plus what the filters and the order control use. */
 static void put_test_data(mg_json_builder *w, cJSON *arr, const mg_test_result *t) {
     cJSON *o = mg_json_add(w, arr, NULL, cJSON_CreateObject());
     if (!o) return;
@@ -734,6 +931,13 @@ static void put_test_data(mg_json_builder *w, cJSON *arr, const mg_test_result *
     free(name);
     jstr(w, o, "binary", t->binary);
     jstr(w, o, "status", mg_status_name(t->status));
+    jstr(w, o, "kind", mg_kind_name(t->kind));
+    jstr(w, o, "isolation", mg_isolation_name(t->isolation));
+    mg_json_add(w, o, "warmups", cJSON_CreateNumber(t->warmups));
+    mg_json_add(w, o, "group", cJSON_CreateNumber(display_group(t->status)));
+    cJSON *tb = mg_json_add(w, o, "tracebacks", cJSON_CreateArray());
+    mg_json_add(w, tb, NULL, cJSON_CreateNumber((double)t->ndiffs));
+    mg_json_add(w, tb, NULL, cJSON_CreateNumber((double)t->npeak_diffs));
     if (!has_figures(t)) {
         mg_json_add(w, o, "metrics", cJSON_CreateNull());
         return;
@@ -741,28 +945,24 @@ static void put_test_data(mg_json_builder *w, cJSON *arr, const mg_test_result *
     cJSON *ms = mg_json_add(w, o, "metrics", cJSON_CreateArray());
     bool base = has_base_figures(t);
     for (int id = 0; ms && id < MG_M_COUNT; id++) {
-        if (!mg_metrics[id].html_column || !mg_test_known(t, (mg_metric)id)) continue;
+        if (!mg_metrics[id].html_column) continue;
+        bool known = mg_test_known(t, (mg_metric)id);
         metric m = metric_of(t, (mg_metric)id);
-        bool tracked = base && mg_metrics[id].baseline;
+        bool tracked = known && base && mg_metrics[id].baseline;
         int64_t limit = m.limit ? m.limit->value : MG_UNLIMITED;
         cJSON *mo = mg_json_add(w, ms, NULL, cJSON_CreateObject());
         if (!mo) return;
-        char a[48], b[48], c[48], label[160];
+        char a[48], b[48], c[48];
         format_pair(m.id, m.value, limit, a, b, sizeof a);
         jstr(w, mo, "key", m.key);
         jstr(w, mo, "label", m.label);
-        mg_json_add(w, mo, "value", cJSON_CreateNumber((double)m.value));
+        mg_json_add(w, mo, "known", cJSON_CreateBool(known));
+        jnum_or_null(w, mo, "value", known, m.value);
         jnum_or_null(w, mo, "budget", limit >= 0, limit);
         jnum_or_null(w, mo, "baseline", tracked, m.base);
-        mg_json_add(w, mo, "broken", cJSON_CreateBool(m.broken));
-        mg_json_add(w, mo, "regressed", cJSON_CreateBool(m.regressed));
-        if (limit < 0)
-            snprintf(label, sizeof label, "%s, budget unlimited%s", a,
-                     m.regressed ? ", regressed" : "");
-        else
-            snprintf(label, sizeof label, "%s %s budget %s%s", a,
-                     m.broken ? ">" : "\xE2\x89\xA4", b, m.regressed ? ", regressed" : "");
-        jstr(w, mo, "text", label);
+        mg_json_add(w, mo, "broken", cJSON_CreateBool(known && m.broken));
+        mg_json_add(w, mo, "regressed", cJSON_CreateBool(known && m.regressed));
+        jstr(w, mo, "text", known ? a : MG_HTML_NONE);
         jstr(w, mo, "budgetText", b);
         if (tracked) {
             mg_metric_format(m.id, m.base, c, sizeof c);
@@ -774,11 +974,24 @@ static void put_test_data(mg_json_builder *w, cJSON *arr, const mg_test_result *
 }
 
 /* The JSON blob, or NULL when out of memory. Free with cJSON_free. */
-static char *data_json(const mg_run *run) {
+static char *data_json(const mg_run *run, const scale sc[MG_M_COUNT]) {
     mg_json_builder w = {false};
     cJSON *doc = cJSON_CreateObject();
     if (!doc) return NULL;
     jstr(&w, doc, "version", MEMGATE_VERSION_STRING);
+    mg_json_add(&w, doc, "interrupted", cJSON_CreateBool(run->interrupted));
+    mg_json_add(&w, doc, "warnings", cJSON_CreateNumber((double)run->nwarnings));
+    cJSON *scales = mg_json_add(&w, doc, "scales", cJSON_CreateObject());
+    for (int id = 0; scales && id < MG_M_COUNT; id++) {
+        if (!mg_metrics[id].html_column) continue;
+        cJSON *so = mg_json_add(&w, scales, mg_metrics[id].key, cJSON_CreateObject());
+        if (!so) break;
+        char text[48];
+        mg_metric_format((mg_metric)id, sc[id].max, text, sizeof text);
+        mg_json_add(&w, so, "max", cJSON_CreateNumber((double)sc[id].max));
+        mg_json_add(&w, so, "log", cJSON_CreateBool(sc[id].log));
+        jstr(&w, so, "maxText", text);
+    }
     cJSON *tests = mg_json_add(&w, doc, "tests", cJSON_CreateArray());
     for (size_t i = 0; tests && i < run->ntests; i++) put_test_data(&w, tests, &run->tests[i]);
     char *text = w.failed ? NULL : cJSON_PrintUnformatted(doc);
@@ -788,21 +1001,30 @@ static char *data_json(const mg_run *run) {
 
 /* ---- the page ------------------------------------------------------------------ */
 
+/* What the template's markers are filled from. */
+typedef struct page {
+    const mg_run *run;
+    const char *json;    /* the data blob */
+    const size_t *order; /* display_order() */
+} page;
+
 /* Fills the marker name (len bytes) of the template. -1 for a name it does not know. */
-static int fill(FILE *out, const char *name, size_t len, const mg_run *run, const char *json) {
+static int fill(FILE *out, const char *name, size_t len, const page *pg) {
 #define IS(s) (len == sizeof(s) - 1 && memcmp(name, s, len) == 0)
     if (IS("version"))
         put_text(out, MEMGATE_VERSION_STRING, 0);
     else if (IS("title"))
-        put_title(out, run);
+        put_title(out, pg->run);
+    else if (IS("columns"))
+        put_column_labels(out, pg->run);
     else if (IS("header"))
-        put_header(out, run);
+        put_header(out, pg->run);
     else if (IS("table"))
-        put_table(out, run);
+        put_table(out, pg->run, pg->order);
     else if (IS("details"))
-        put_sections(out, run);
+        put_sections(out, pg->run, pg->order);
     else if (IS("data"))
-        put_json_blob(out, json);
+        put_json_blob(out, pg->json);
     else
         return -1;
     return 0;
@@ -810,7 +1032,9 @@ static int fill(FILE *out, const char *name, size_t len, const mg_run *run, cons
 }
 
 int mg_report_html_write(const mg_run *run, const char *path, char *err, size_t errlen) {
-    char *json = data_json(run);
+    scale sc[MG_M_COUNT];
+    run_scales(run, sc);
+    char *json = data_json(run, sc);
     if (!json) {
         mg_set_err(err, errlen, "cannot write HTML report '%s': out of memory", path);
         return -1;
@@ -823,13 +1047,15 @@ int mg_report_html_write(const mg_run *run, const char *path, char *err, size_t 
         mg_set_err(err, errlen, "cannot write HTML report '%s': out of memory", path);
         return -1;
     }
+    size_t *order = display_order(run);
+    page pg = {run, json, order};
     static const char open_mark[] = "<!--mg:", close_mark[] = "-->";
     const char *tpl = (const char *)mg__html_template, *p = tpl;
     int rc = 0;
     for (const char *m; (m = strstr(p, open_mark)) != NULL;) {
         fwrite(p, 1, (size_t)(m - p), out);
         const char *name = m + sizeof open_mark - 1, *end = strstr(name, close_mark);
-        if (!end || fill(out, name, (size_t)(end - name), run, json) != 0) {
+        if (!end || fill(out, name, (size_t)(end - name), &pg) != 0) {
             mg_set_err(err, errlen, "cannot write HTML report '%s': bad template marker at "
                        "byte %zu", path, (size_t)(m - tpl));
             rc = -1;
@@ -838,6 +1064,7 @@ int mg_report_html_write(const mg_run *run, const char *path, char *err, size_t 
         p = end + sizeof close_mark - 1;
     }
     if (rc == 0) fputs(p, out);
+    free(order);
     cJSON_free(json);
     if (fclose(out) != 0 || !buf) {
         free(buf);

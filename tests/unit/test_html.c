@@ -22,8 +22,10 @@
 #include "report_common.h"
 #include "util.h"
 
-/* The HTML escaping the page must use for plain ASCII text. */
-static char *escaped(const char *s) {
+/* The HTML escaping the page must use for plain ASCII text; with wbr, a name as the
+ * page shows it between tags: a line break opportunity (<wbr>) after each '/' and '_'
+ * that is not the last character. */
+static char *escaped_as(const char *s, bool wbr) {
     char *out = mg_xcalloc(strlen(s) * 6 + 1, 1), *o = out;
     for (; *s; s++) {
         const char *rep = NULL;
@@ -33,12 +35,22 @@ static char *escaped(const char *s) {
         case '>': rep = "&gt;"; break;
         case '"': rep = "&quot;"; break;
         case '\'': rep = "&#39;"; break;
-        default: *o++ = *s; continue;
+        case '/':
+        case '_': rep = wbr && s[1] ? (*s == '/' ? "/<wbr>" : "_<wbr>") : NULL; break;
+        default: break;
         }
-        o = stpcpy(o, rep);
+        if (rep)
+            o = stpcpy(o, rep);
+        else
+            *o++ = *s;
     }
     return out;
 }
+
+static char *escaped(const char *s) { return escaped_as(s, false); }
+
+/* "suite/name" as the table link and the card title show it. */
+static char *escaped_name(const char *s) { return escaped_as(s, true); }
 
 /* Renders run to a fresh file and returns the page; NULL (and an assertion) on error. */
 static char *render(const mg_run *run, const char *name) {
@@ -144,11 +156,13 @@ static void test_names_escaped(void) {
     CU_ASSERT_PTR_NULL(strstr(html, HFX_XSS_IMG));
     CU_ASSERT_PTR_NULL(strstr(html, "<img"));
     CU_ASSERT_PTR_NULL(strstr(html, "onerror=\""));
-    /* Every test's suite/name shows escaped: as the table link and the section title. */
+    /* Every test's suite/name shows escaped: as the table link and the card title, with
+     * line break opportunities after '/' and '_' (markup of the page's own, never a
+     * character of the name). */
     for (size_t i = 0; i < run.ntests; i++) {
         const mg_test_result *t = &run.tests[i];
         if (strcmp(t->name, HFX_ODD_NAME) == 0) continue; /* not ASCII: below */
-        char *full = mg_xasprintf("%s/%s", t->suite, t->name), *esc = escaped(full);
+        char *full = mg_xasprintf("%s/%s", t->suite, t->name), *esc = escaped_name(full);
         char *link = mg_xasprintf("<a href=\"#t-%zu\">%s</a>", i, esc);
         char *title = mg_xasprintf("<span class=\"tname\">%s</span>", esc);
         if (!strstr(html, link)) fprintf(stderr, "\nmissing: %s\n", link);
@@ -261,9 +275,12 @@ static void test_table_cells(void) {
 static void test_sections(void) {
     char *html = render_fixture();
     CU_ASSERT_PTR_NOT_NULL_FATAL(html);
-    /* Frames as "function (file:line)", innermost first, the rest counted. */
-    const char *inner = strstr(html, "_M_realloc_insert</span>");
-    const char *outer = strstr(html, "<span class=\"fn\">cache_put</span>");
+    /* Frames as "function (file:line)", innermost first, the rest counted. (The frame
+     * list, not the traceback's summary line, which names the culprit cache_put.) */
+    const char *frames = strstr(html, "<ol class=\"frames\">");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(frames);
+    const char *inner = strstr(frames, "_M_realloc_insert</span>");
+    const char *outer = strstr(frames, "<span class=\"fn\">cache_put</span>");
     CU_ASSERT_PTR_NOT_NULL_FATAL(inner);
     CU_ASSERT_PTR_NOT_NULL_FATAL(outer);
     CU_ASSERT_TRUE(inner < outer);
@@ -383,6 +400,329 @@ static void test_atomic_write(void) {
     free(dir);
     free(bad);
     free(path);
+    mg_run_free_contents(&run);
+}
+
+/* ---- the review run --------------------------------------------------------------- */
+
+static char *render_review(void) {
+    mg_run run;
+    hfx_make_review_run(&run);
+    char *html = render(&run, "review.html");
+    mg_run_free_contents(&run);
+    return html;
+}
+
+/* The data-i values of the elements starting with prefix (`<tr data-i="` or
+ * `<details class="test" id="t-`...`data-i="`), in page order; returns how many. */
+static size_t page_order(const char *html, const char *prefix, size_t *out, size_t max) {
+    size_t n = 0;
+    for (const char *p = html; (p = strstr(p, prefix)) && n < max; p += strlen(prefix)) {
+        const char *d = strstr(p, "data-i=\"");
+        if (!d) break;
+        out[n++] = strtoul(d + 8, NULL, 10);
+    }
+    return n;
+}
+
+/* The card of test i: from its <details> to the end of its body, a heap copy. */
+static char *card_of(const char *html, size_t i) {
+    char *open = mg_xasprintf("<details class=\"test\" id=\"t-%zu\"", i);
+    const char *p = strstr(html, open);
+    free(open);
+    if (!p) return NULL;
+    const char *end = strstr(p, "</div></details>\n");
+    if (!end) return NULL;
+    char *card = mg_xcalloc((size_t)(end - p) + 1, 1);
+    memcpy(card, p, (size_t)(end - p));
+    return card;
+}
+
+/* Rows and cards list problems first, then passes, then skips, registry order within
+ * each group; data-i keeps the registry index (links, the data blob). */
+static void test_order(void) {
+    static const size_t want1[HFX_TESTS] = {1, 2, 4, 5, 6, 7, 8, 0, 3, 10, 9};
+    size_t got[HFX_TESTS + 1];
+    char *html = render_fixture();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(html);
+    CU_ASSERT_EQUAL_FATAL(page_order(html, "<tr data-i=\"", got, HFX_TESTS + 1), HFX_TESTS);
+    CU_ASSERT_EQUAL(memcmp(got, want1, sizeof want1), 0);
+    CU_ASSERT_EQUAL_FATAL(page_order(html, "<details class=\"test\"", got, HFX_TESTS + 1), HFX_TESTS);
+    CU_ASSERT_EQUAL(memcmp(got, want1, sizeof want1), 0);
+    /* The order control, for registry order (the script enables it). */
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "id=\"mg-order-registry\" aria-pressed=\"false\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "id=\"mg-order-problems\" aria-pressed=\"true\""));
+    free(html);
+
+    html = render_review();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(html);
+    CU_ASSERT_EQUAL_FATAL(page_order(html, "<tr data-i=\"", got, HFX_TESTS + 1), HFX_REVIEW_TESTS);
+    CU_ASSERT_EQUAL(memcmp(got, hfx_review_order, sizeof hfx_review_order), 0);
+    CU_ASSERT_EQUAL_FATAL(page_order(html, "<details class=\"test\"", got, HFX_TESTS + 1),
+                          HFX_REVIEW_TESTS);
+    CU_ASSERT_EQUAL(memcmp(got, hfx_review_order, sizeof hfx_review_order), 0);
+    free(html);
+}
+
+/* A card says what went wrong once: the headline in its summary line, no outcome
+ * paragraph, no verdict in the chart data. */
+static void test_one_sentence(void) {
+    for (int which = 0; which < 2; which++) {
+        mg_run run;
+        if (which)
+            hfx_make_review_run(&run);
+        else
+            hfx_make_run(&run);
+        char *html = render(&run, "sentence.html");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(html);
+        for (size_t i = 0; i < run.ntests; i++) {
+            const mg_test_result *t = &run.tests[i];
+            char *card = card_of(html, i);
+            CU_ASSERT_PTR_NOT_NULL_FATAL(card);
+            if (t->status == MG_ST_PASS) {
+                CU_ASSERT_PTR_NULL(strstr(card, "class=\"why\""));
+                free(card);
+                continue;
+            }
+            char *why = mg_report_headline(t);
+            bool ascii = true;
+            for (const char *c = why; *c; c++) ascii = ascii && (unsigned char)*c < 0x80 && *c >= 0x20;
+            CU_ASSERT_EQUAL(mgt_count_of(card, "class=\"why\""), 1);
+            CU_ASSERT_PTR_NULL(strstr(card, "class=\"outcome\""));
+            if (ascii) {
+                char *esc = escaped(why);
+                if (mgt_count_of(card, esc) != 1) fprintf(stderr, "\ncard %zu: %s\n", i, esc);
+                CU_ASSERT_EQUAL(mgt_count_of(card, esc), 1);
+                free(esc);
+            }
+            /* The message, when it is not the headline, is not said again either. */
+            if (t->message && strcmp(t->message, why) != 0 && strchr(t->message, '<') == NULL) {
+                char *msg = escaped(t->message);
+                CU_ASSERT_PTR_NULL(strstr(card, msg));
+                free(msg);
+            }
+            free(why);
+            free(card);
+        }
+        char *blob = data_blob(html);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(blob);
+        CU_ASSERT_PTR_NULL(strstr(blob, "> budget"));
+        CU_ASSERT_PTR_NULL(strstr(blob, "\\u003e budget"));
+        free(blob);
+        free(html);
+        mg_run_free_contents(&run);
+    }
+}
+
+/* Every traceback is on the page, each behind its own expander, the first three open;
+ * each names and marks its culprit frame, even one deeper than the frames shown first. */
+static void test_tracebacks(void) {
+    char *html = render_review();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(html);
+    char *card = card_of(html, 3); /* store/update_index_after_compaction */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(card);
+    CU_ASSERT_PTR_NOT_NULL(strstr(card, "Growth by traceback <small>(8 tracebacks, largest first;"));
+    CU_ASSERT_EQUAL(mgt_count_of(card, "<details class=\"tb\""), HFX_REVIEW_GROWTH_TBS);
+    CU_ASSERT_EQUAL(mgt_count_of(card, "<details class=\"tb\" open>"), 3);
+    CU_ASSERT_EQUAL(mgt_count_of(card, "<li class=\"culprit\">"), HFX_REVIEW_GROWTH_TBS);
+    const char *first_closed = strstr(card, "<details class=\"tb\"><summary");
+    const char *third_open = card;
+    for (int k = 0; k < 3 && third_open; k++) third_open = strstr(third_open + 1, "<details class=\"tb\" open>");
+    CU_ASSERT_TRUE(first_closed && third_open && third_open < first_closed);
+    CU_ASSERT_PTR_NULL(strstr(first_closed, "<details class=\"tb\" open>"));
+    /* The smallest traceback, closed, is there all the same. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(first_closed, "<b>+19 B</b> in 1 block <span class=\"at\">at "
+                                                "<span class=\"fn\">index_step_7_1</span>"));
+    /* The first traceback's culprit is frame 18 of 20: shown marked (frames 0-18),
+     * the last frame behind "1 more frame". */
+    CU_ASSERT_PTR_NOT_NULL(strstr(card, "<b>+256 B</b> in 1 block (lost 128 B in 1 block) "
+                                        "<span class=\"at\">at <span class=\"fn\">index_step_0_18"
+                                        "</span> <span class=\"loc\" title=\"/src/index.c\">"
+                                        "(index.c:118)</span></span></summary>"));
+    const char *deep = strstr(card, "<li class=\"culprit\"><span class=\"fn\">index_step_0_18</span>");
+    const char *more = strstr(card, "\xE2\x80\xA6 1 more frame</summary><ol class=\"frames\" start=\"20\">"
+                                    "<li><span class=\"fn\">index_step_0_19</span>");
+    CU_ASSERT_TRUE(deep && more && deep < more);
+    CU_ASSERT_PTR_NOT_NULL(strstr(card, "<span class=\"ctag\""));
+    free(card);
+    /* Past an allocator wrapper: the culprit of store/insert_row... is frame 2. */
+    card = card_of(html, 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(card);
+    CU_ASSERT_PTR_NOT_NULL(strstr(card, "<li><span class=\"fn\">xmalloc</span>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(card, "<li class=\"culprit\"><span class=\"fn\">store_insert</span>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(card, "at store_insert (store.c:88)</span>")); /* headline */
+    free(card);
+    free(html);
+
+    /* The first fixture: 20 frames, 16 shown, the other 4 behind an expander. */
+    html = render_fixture();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(html);
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<li class=\"more\"><details><summary>\xE2\x80\xA6 4 more "
+                                        "frames</summary><ol class=\"frames\" start=\"17\">"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<span class=\"fn\">level_19</span>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<li class=\"culprit\"><span class=\"fn\">cache_put</span>"));
+    free(html);
+}
+
+/* A baseline-only regression has a style and a label of its own; a broken budget is
+ * red; both together are both. */
+static void test_regression_style(void) {
+    char *html = render_review();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(html);
+    const char *row = strstr(html, "<tr data-i=\"5\"");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(row);
+    CU_ASSERT_PTR_NOT_NULL(strstr(row, "<td class=\"num regressed\" data-v=\"2621440\">2.5 MiB "
+                                       "<span class=\"of\" title=\"budget\">/ 8.0 MiB</span>"
+                                       "<span class=\"rtag\">regressed vs baseline</span></td>"));
+    const char *end = strstr(row, "</tr>");
+    const char *broken = strstr(row, "num broken");
+    CU_ASSERT_TRUE(!broken || broken > end);
+    char *card = card_of(html, 5);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(card);
+    CU_ASSERT_PTR_NOT_NULL(strstr(card, "<tr data-metric=\"peak_bytes\" class=\"regressed\">"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(card, "+512.0 KiB (+25.0%)<span class=\"rtag\">regressed vs "
+                                        "baseline</span>"));
+    CU_ASSERT_PTR_NULL(strstr(card, "class=\"broken"));
+    free(card);
+    free(html);
+
+    html = render_fixture(); /* cache/peaks: over budget and over the baseline */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(html);
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<td class=\"num broken regressed\" data-v=\"41943040\">"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<tr data-metric=\"peak_bytes\" class=\"broken regressed\">"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<tr data-metric=\"leaked_bytes\" class=\"broken\">"));
+    free(html);
+}
+
+/* Suite entries, isolation, warm-ups, net, lost and unknown figures, banners, names
+ * that wrap, inert chips, the narrow layout's labels and the chart scales. */
+static void test_review_fields(void) {
+    char *html = render_review();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(html);
+    /* Two "(suite)" entries: a badge in the row and in the card of each. */
+    CU_ASSERT_EQUAL(mgt_count_of(html, "<span class=\"kind\""), 4);
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<a href=\"#t-0\">store/<wbr>(suite)</a> <span class=\"kind\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<span class=\"tname\">net/<wbr>(suite)</span> "
+                                        "<span class=\"kind\""));
+    /* Suite isolation on the four store entries; warm-ups on one. */
+    CU_ASSERT_EQUAL(mgt_count_of(html, "<li class=\"iso\">isolation <b>suite</b></li>"), 4);
+    CU_ASSERT_EQUAL(mgt_count_of(html, "<li class=\"warm\">"), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<li class=\"warm\"><b>2</b> warm-up runs before the "
+                                        "measured one</li>"));
+    /* Net figures: shown when they differ from the leak (open_close) or a net budget is
+     * set (update_index...), not when equal and unbudgeted (its net blocks). Lost
+     * figures when measured. */
+    char *card = card_of(html, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(card);
+    CU_ASSERT_PTR_NOT_NULL(strstr(card, "<tr data-metric=\"net_bytes\"><th>net</th><td class=\"num\" "
+                                        "title=\"-64\">-64 B</td><td class=\"num\">unlimited</td>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(card, "<tr data-metric=\"net_blocks\">"));
+    CU_ASSERT_PTR_NULL(strstr(card, "data-metric=\"lost_bytes\""));
+    free(card);
+    card = card_of(html, 3);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(card);
+    CU_ASSERT_PTR_NOT_NULL(strstr(card, "<tr data-metric=\"net_bytes\"><th>net</th><td class=\"num\" "
+                                        "title=\"683\">683 B</td><td class=\"num\">1.0 KiB</td>"
+                                        "<td class=\"src\">cli: --net-bytes</td>"));
+    CU_ASSERT_PTR_NULL(strstr(card, "data-metric=\"net_blocks\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(card, "<tr data-metric=\"lost_bytes\"><th>lost</th><td class=\"num\" "
+                                        "title=\"512\">512 B</td>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(card, "<tr data-metric=\"lost_blocks\"><th>lost blocks</th>"
+                                        "<td class=\"num\">4</td>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(card, "</div><p class=\"note\">Suppressed: 128 B in 2 blocks.</p>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(card, "<p class=\"note\">2 threads were still running when the "
+                                        "test ended</p>"));
+    free(card);
+    /* Unknown figures: an em dash in the table, explained, and null in the blob. */
+    const char *row9 = strstr(html, "<tr data-i=\"9\"");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(row9);
+    CU_ASSERT_TRUE(mgt_count_of(row9, "title=\"not measured\">\xE2\x80\x94</td>") == 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(row9, "data-v=\"1000\">1000 B"));
+    /* The interrupted banner comes before the facts; the warnings have one too. */
+    const char *banner = strstr(html, "<div class=\"banner interrupted\" id=\"mg-interrupted\" "
+                                      "role=\"alert\"><b class=\"btitle\">Interrupted</b>");
+    const char *facts = strstr(html, "<dl class=\"facts\">");
+    CU_ASSERT_TRUE(banner && facts && banner < facts);
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "<b class=\"btitle\">2 warnings</b><p class=\"note\">"
+                                        "Warning: 2 tests of this run have the baseline key "
+                                        "&quot;test_net:net/&lt;dup&gt;&quot;</p>"));
+    /* Long names break after '/' and '_' (markup), never inside an attribute. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, ">network_<wbr>protocol_<wbr>handlers/<wbr>parse_<wbr>very_"
+                                        "<wbr>long_<wbr>header_<wbr>with_"));
+    CU_ASSERT_PTR_NULL(strstr(html, "=\"network_<wbr>"));
+    CU_ASSERT_PTR_NULL(strstr(html, "title=\"./build/<wbr>"));
+    /* Status chips are inert until the script runs. */
+    CU_ASSERT_EQUAL(mgt_count_of(html, "aria-pressed=\"true\" disabled title=\"show or hide"), 6);
+    /* The narrow layout labels each figure cell by its column, from the metric table. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "#mg-tests td:nth-child(3)::before { content: \"Leak\"; }"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "#mg-tests td:nth-child(5)::before { content: \"Peak\"; }"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "#mg-tests td:nth-child(6)::before { content: \"Time\"; }"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(html, "#mg-tests td:nth-child(7)::before { content: \"Baseline\"; }"));
+
+    /* The blob: scales across the run (22 B and 683 B leaks: linear up to 683 B; peaks
+     * from 1000 B to 64 MiB: logarithmic), kinds, settings, traceback counts, unknowns. */
+    char *blob = data_blob(html);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(blob);
+    cJSON *doc = cJSON_Parse(blob);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    CU_ASSERT_TRUE(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "interrupted")));
+    CU_ASSERT_EQUAL(cJSON_GetObjectItemCaseSensitive(doc, "warnings")->valueint, 2);
+    const cJSON *scales = cJSON_GetObjectItemCaseSensitive(doc, "scales");
+    const cJSON *leak = cJSON_GetObjectItemCaseSensitive(scales, "leaked_bytes");
+    const cJSON *growth = cJSON_GetObjectItemCaseSensitive(scales, "object_growth");
+    const cJSON *peak = cJSON_GetObjectItemCaseSensitive(scales, "peak_bytes");
+    CU_ASSERT_EQUAL(cJSON_GetObjectItemCaseSensitive(leak, "max")->valuedouble, 683);
+    CU_ASSERT_TRUE(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(leak, "log")));
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItemCaseSensitive(leak, "maxText")->valuestring, "683 B");
+    CU_ASSERT_EQUAL(cJSON_GetObjectItemCaseSensitive(growth, "max")->valuedouble, 7);
+    CU_ASSERT_TRUE(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(growth, "log")));
+    CU_ASSERT_EQUAL(cJSON_GetObjectItemCaseSensitive(peak, "max")->valuedouble, 64 * 1048576.0);
+    CU_ASSERT_TRUE(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(peak, "log")));
+    const cJSON *tests = cJSON_GetObjectItemCaseSensitive(doc, "tests");
+    const cJSON *t0 = cJSON_GetArrayItem(tests, 0), *t1 = cJSON_GetArrayItem(tests, 1);
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItemCaseSensitive(t0, "kind")->valuestring, "suite");
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItemCaseSensitive(t0, "isolation")->valuestring, "suite");
+    CU_ASSERT_EQUAL(cJSON_GetObjectItemCaseSensitive(t1, "warmups")->valueint, 2);
+    const cJSON *tbs = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(tests, 3), "tracebacks");
+    CU_ASSERT_EQUAL(cJSON_GetArrayItem(tbs, 0)->valueint, HFX_REVIEW_GROWTH_TBS);
+    CU_ASSERT_EQUAL(cJSON_GetArrayItem(tbs, 1)->valueint, 0);
+    const cJSON *m9 = cJSON_GetArrayItem(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(tests, 9), "metrics"), 0);
+    CU_ASSERT_TRUE(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(m9, "known")));
+    CU_ASSERT_TRUE(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(m9, "value")));
+    CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItemCaseSensitive(m9, "text")->valuestring, "\xE2\x80\x94");
+    CU_ASSERT_EQUAL(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(tests, 10), "group")->valueint, 2);
+    cJSON_Delete(doc);
+    free(blob);
+    free(html);
+
+    /* The first fixture's leaks span 16 B to 4100 B: a log scale. A complete run has no
+     * banner, and without a baseline the narrow layout has no baseline label. */
+    html = render_fixture();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(html);
+    blob = data_blob(html);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(blob);
+    CU_ASSERT_PTR_NOT_NULL(strstr(blob, "\"leaked_bytes\":{\"max\":4100,\"log\":true"));
+    CU_ASSERT_PTR_NULL(strstr(html, "mg-interrupted"));
+    CU_ASSERT_PTR_NULL(strstr(html, "mg-warnings"));
+    free(blob);
+    free(html);
+}
+
+/* The scale of a figure nobody measured above zero, and of a run without figures. */
+static void test_scales_edge(void) {
+    mg_run run = {0};
+    mgt_test(&run, "./t", "s", "zero", MG_ST_PASS, 0.1);
+    mgt_test(&run, "./t", "s", "crashed", MG_ST_CRASH, 0.1)->leaked_bytes = 1 << 30;
+    char *html = render(&run, "zeros.html");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(html);
+    char *blob = data_blob(html);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(blob);
+    /* All zeros: a scale of 1, linear; a crashed test's figures do not count. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(blob, "\"leaked_bytes\":{\"max\":1,\"log\":false"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(blob, "\"peak_bytes\":{\"max\":1,\"log\":false"));
+    free(blob);
+    free(html);
     mg_run_free_contents(&run);
 }
 
@@ -616,7 +956,7 @@ static void test_report_outputs(void) {
     CU_ASSERT_TRUE(xml && strstr(xml, "name=\"grows\"") && strstr(xml, "<failure"));
     free(xml);
     char *page = mgt_slurp(html);
-    CU_ASSERT_TRUE(page && strstr(page, "<a href=\"#t-1\">cache/grows</a>"));
+    CU_ASSERT_TRUE(page && strstr(page, "<a href=\"#t-1\">cache/<wbr>grows</a>"));
     CU_ASSERT_TRUE(page && mgt_count_of(page, "<tr data-i=") == HFX_TESTS);
     free(page);
     mg_run back;
@@ -744,10 +1084,12 @@ static void test_new_figures(void) {
                                         "<th class=\"num\" data-sort=\"num\">Growth</th>"
                                         "<th class=\"num\" data-sort=\"num\">Peak</th>"
                                         "<th class=\"num\" data-sort=\"num\">Time</th>"));
-    /* A figure that was not measured shows as a dash in its column and has no row. */
+    /* A figure that was not measured shows as an em dash in its column, never as 0,
+     * and has no row. */
     const char *row0 = strstr(html, "<tr data-i=\"0\"");
     CU_ASSERT_PTR_NOT_NULL_FATAL(row0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(row0, "<td class=\"num na\" data-v=\"\">\xE2\x80\x93</td>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(row0, "<td class=\"num na\" data-v=\"\" title=\"not measured\">"
+                                        "\xE2\x80\x94</td>"));
     const char *sec0 = strstr(html, "id=\"t-0\""), *sec1 = strstr(html, "id=\"t-1\"");
     CU_ASSERT_FATAL(sec0 && sec1);
     const char *leak_row = strstr(sec0, "data-metric=\"leaked_bytes\"");
@@ -818,6 +1160,12 @@ MGT_MAIN({
         {"empty_and_plain", test_empty_and_plain},
         {"atomic_write", test_atomic_write},
         {"new_figures", test_new_figures},
+        {"order", test_order},
+        {"one_sentence", test_one_sentence},
+        {"tracebacks", test_tracebacks},
+        {"regression_style", test_regression_style},
+        {"review_fields", test_review_fields},
+        {"scales_edge", test_scales_edge},
         {NULL, NULL},
     };
     static const mgt_case commands[] = {
