@@ -244,6 +244,8 @@ MEASURE = r"""
              borderColor: cs.borderTopColor, cursor: cs.cursor, bg: cs.backgroundColor };
   });
 
+  out.toolbar = visible(document.getElementById('mg-toolbar'));
+  out.charts = document.querySelectorAll('svg.chart-svg').length;
   var banner = document.getElementById('mg-interrupted');
   out.banner = banner ? { text: banner.textContent, box: box(banner),
                           bg: getComputedStyle(banner).backgroundColor } : null;
@@ -650,6 +652,13 @@ def check_page(browser, work, page, tests, charts, require):
             png = os.path.join(work, "report-%d.png" % width)
             cdp.screenshot(png)
             check_png(png)
+        errors = cdp.errors()
+        check(not errors, "the page raised script or console errors: %r" % errors)
+        # The copy that forbids scripts logs each blocked script: those are no errors.
+        for width in (1400, 420):
+            cdp.open("file://" + os.path.abspath(nojs), width)
+            check_nojs_layout(json.loads(cdp.eval(MEASURE)), width, order)
+        cdp.events = []
         cdp.open(url, 1400)
         facts = json.loads(cdp.eval(MEASURE))
         check_input(cdp, data, facts, order)
@@ -876,15 +885,7 @@ def check_layout(data, facts, width, order, require):
                       "%s, %s: a budget cell in red although that budget held"
                       % (t["name"], lim["metric"]))
 
-    # Names stay readable: at least six characters wide, never one character a line.
-    for n in facts["names"]:
-        check(n["width"] >= n["six"] - 0.5 or len(n["text"]) < 6,
-              "at %d px the name %r is %.0f px wide (six characters are %.0f px)"
-              % (width, n["text"], n["width"], n["six"]))
-        short = [c for c in n["lines"] if c < 2]
-        check(not short or sum(n["lines"]) < 2,
-              "at %d px the name %r breaks into lines of %r characters"
-              % (width, n["text"], n["lines"]))
+    check_names(facts, width)
     # Cards stack on a narrow screen; chart and limits sit side by side on a wide one.
     for s in facts["sections"]:
         if not (s["open"] and s["chartBox"] and s["limitsBox"]):
@@ -915,6 +916,36 @@ def check_layout(data, facts, width, order, require):
 
     missing = [f for f in require if f not in seen]
     check(not missing, "the page lacks what it is meant to exercise: %s" % ", ".join(missing))
+
+
+def check_names(facts, width):
+    """Names stay readable: at least six characters wide, never one character a line."""
+    check(facts["names"], "no test name on the page")
+    for n in facts["names"]:
+        check(n["width"] >= n["six"] - 0.5 or len(n["text"]) < 6,
+              "at %d px the name %r is %.0f px wide (six characters are %.0f px)"
+              % (width, n["text"], n["width"], n["six"]))
+        short = [c for c in n["lines"] if c < 2]
+        check(not short or sum(n["lines"]) < 2,
+              "at %d px the name %r breaks into lines of %r characters"
+              % (width, n["text"], n["lines"]))
+
+
+def check_nojs_layout(facts, width, order):
+    """Without JavaScript: the same listing, readable names, and nothing that looks like a
+    control but does nothing (the toolbar stays hidden, the chips only count)."""
+    check(facts["js"] == "off", "scripts ran in the page without JavaScript")
+    check(not facts["toolbar"], "without JavaScript the toolbar and its dead controls show")
+    check(facts["charts"] == 0, "charts without JavaScript")
+    check([r["i"] for r in facts["rows"]] == order, "without JavaScript: rows not problems first")
+    check(facts["scrollWidth"] <= width, "without JavaScript at %d px the page is %d px wide"
+          % (width, facts["scrollWidth"]))
+    for c in facts["controls"]:
+        check("chip" in c["cls"] and c["disabled"],
+              "without JavaScript a live control shows: %r" % c["text"])
+        check(c["cursor"] != "pointer" and c["borderColor"] in ("rgba(0, 0, 0, 0)", "transparent"),
+              "without JavaScript the chip %r looks pressable" % c["text"])
+    check_names(facts, width)
 
 
 def check_input(cdp, data, facts, order):
