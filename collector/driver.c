@@ -247,6 +247,14 @@ __attribute__((noreturn)) static void finish_child(bool trace) {
     bool pending = false;
     for (unsigned i = 1; i <= child_nwindows; i++)
         if (atomic_load(&mg__win[i].blocks) > 0) pending = true;
+    /* Torture: whether the allocation to fail was reached (a test that allocates less
+     * than it did before never hits it). */
+    uint64_t fail_at = atomic_load(&mg__g.fail_at);
+    if (fail_at) {
+        mg__buf_printf(&rep, "FAILED_ALLOC %llu hit=%d\n", (unsigned long long)fail_at,
+                       atomic_load(&mg__g.fail_count) >= fail_at);
+        atomic_store(&mg__g.fail_at, 0); /* the shutdown's own allocations must work */
+    }
     bool threads = pending && !mg__shutdown_release_libc();
     if (threads) mg__buf_puts(&rep, "NOTE threads-running\n");
     /* Traced, with leaks, one thread left (other threads' stacks would be roots we cannot
@@ -280,6 +288,7 @@ typedef struct run_ctx {
 
 static void hook_before(void *ctx) {
     run_ctx *c = ctx;
+    atomic_store(&mg__g.fail_count, 0); /* torture counts the window's allocations */
     mg__window_open(c->w, c->w->id);
 }
 
@@ -361,6 +370,7 @@ typedef struct command {
     bool trace;
     unsigned warmups;
     unsigned repeat;  /* measured runs of each test (>= 1) */
+    unsigned long fail_at; /* torture: the allocation of the window to fail, 0 none */
     const char *skip; /* suite mode: "i,j,..." test indices not to run, or "-" */
     const char *warm; /* suite mode: "test:n,..." warm-ups per test, or "-" */
     const char *reps; /* suite mode: "test:n,..." measured runs per test, or "-" */
@@ -395,6 +405,7 @@ static unsigned per_test(const char *list, unsigned test, unsigned dflt) {
 __attribute__((noreturn)) static void run_child(const command *cmd) {
     mg__g.capture = cmd->trace;
     mg__g.peak_tracking = cmd->trace;
+    atomic_store(&mg__g.fail_at, cmd->fail_at);
     mg__shutdown_capture(child_called_exit);
     if (cmd->what == RUN_TEST) {
         unsigned test = cmd->index, suite = tests[test].suite;
@@ -636,6 +647,7 @@ static int parse_run(char *line, command *cmd) {
         else if ((v = kv(tok[i], "warm"))) cmd->warm = strcmp(v, "-") ? v : NULL;
         else if ((v = kv(tok[i], "repeat"))) cmd->repeat = (unsigned)strtoul(v, NULL, 10);
         else if ((v = kv(tok[i], "reps"))) cmd->reps = strcmp(v, "-") ? v : NULL;
+        else if ((v = kv(tok[i], "fail"))) cmd->fail_at = strtoul(v, NULL, 10);
     }
     return 0;
 }

@@ -92,6 +92,9 @@ typedef struct mg_global {
     /* The measurement window new blocks are stamped with (block.h); 0 = none. */
     unsigned window;
     bool peak_tracking;    /* record per-stack aggregates at the peak (trace mode) */
+    /* Allocation-failure torture: the fail_at-th counted allocation inside a window
+     * returns NULL with ENOMEM (0: never); fail_count counts them. */
+    _Atomic uint64_t fail_at, fail_count;
     /* Heap misuse seen by free/realloc (MG_MISUSE_*), reported by the runner layer;
      * NULL: the pointer goes to the real allocator, which has its own checks. */
     void (*misuse)(int kind, uintptr_t p, void *ret);

@@ -419,9 +419,20 @@ static inline uint32_t current_stack(void *ret) {
 
 /* Runs `call` (which must yield the block, NULL on failure) for a request of n bytes and
  * records the block with the caller's stack when recording and outside the guard. */
+/* Torture: whether this counted allocation is the one to fail. Only inside a window, so
+ * warm-ups and suite init/cleanup are never made to fail. */
+static inline bool fail_now(void) {
+    if (MG_LIKELY(!atomic_load_explicit(&mg__g.fail_at, memory_order_relaxed)) || !mg__g.window) return false;
+    return atomic_fetch_add(&mg__g.fail_count, 1) + 1 == atomic_load(&mg__g.fail_at);
+}
+
 #define TRACKED(call, n)                                                               \
     do {                                                                               \
         if (!RECORDING() || mg__guard) return track(call, n, MG_STACK_INTERNAL);       \
+        if (MG_UNLIKELY(fail_now())) {                                                 \
+            errno = ENOMEM;                                                            \
+            return NULL;                                                               \
+        }                                                                              \
         /* Counting only: nothing below can call malloc again, so no guard is needed. */\
         if (MG_LIKELY(!mg__g.capture)) return track(call, n, MG_STACK_NONE);           \
         mg__guard = 1;                                                                 \
@@ -504,6 +515,11 @@ static void *tracked_realloc(void *old, size_t n, void *ret) {
     int outer = !mg__guard;
     mg__guard = 1;
     bool counting = RECORDING() && outer;
+    if (counting && MG_UNLIKELY(fail_now())) { /* the old block stays, as a failed realloc leaves it */
+        mg__guard = 0;
+        errno = ENOMEM;
+        return NULL;
+    }
     uint32_t stack = !counting ? MG_STACK_INTERNAL
                      : mg__g.capture ? current_stack(ret) : MG_STACK_NONE;
     size_t ousable;
@@ -613,6 +629,7 @@ static inline void *pm_call(void **out, size_t align, size_t n, int *rc) {
 }
 
 static void *pm_tracked(void **out, size_t align, size_t n, int *rc) {
+    *rc = ENOMEM; /* what an allocation made to fail returns */
     TRACKED(pm_call(out, align, n, rc), n);
 }
 

@@ -28,6 +28,8 @@
  *   RUN <tag> suite <suite> trace=<0|1> warmups=<n> warm=<test:n,...|-> repeat=<n>
  *       reps=<test:n,...|-> skip=<i,j,...|->
  *     (repeat: measured runs of a test, each its own window; warm/reps per test)
+ *   RUN <tag> test <test> ... fail=<k>   torture: the k-th allocation of the test fails
+ *                                        (NULL, ENOMEM); the report says FAILED_ALLOC k hit=0|1
  *   RUN <tag> suiteonly <suite> trace=<0|1>
  *   EXIT
  *

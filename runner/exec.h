@@ -43,6 +43,11 @@ typedef struct mg_exec_opts {
     bool list_only;
     void (*on_listed)(const char *binary, const char *suite, const char *name, bool active,
                       void *ctx);
+    /* Allocation-failure torture (memgate torture): after a test's counting run, run it
+     * again with allocation k failing, for every k up to max_points (or that many spread
+     * points, refined by bisection where the outcome changes). */
+    bool torture;
+    unsigned max_points;
     /* Sharding: run only tests whose position in binary, suite, test order is
      * congruent to shard_index modulo shard_count (shard_count 0 = no sharding). */
     unsigned shard_index, shard_count;

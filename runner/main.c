@@ -57,6 +57,7 @@ static void usage(FILE *out) {
     fputs("usage: memgate run [OPTIONS] BINARY...\n"
           "       memgate exec [OPTIONS] -- PROGRAM [ARGS...]\n"
           "       memgate list [-k GLOB] BINARY...\n"
+          "       memgate torture [OPTIONS] [--max-points N] BINARY...\n"
           "       memgate report IN.json [--junit PATH] [--html PATH] [--json PATH]\n"
           "       memgate merge OUT.json IN.json...\n"
           "       memgate --version | --help\n"
@@ -257,6 +258,7 @@ enum {
     OPT_SUPP, OPT_STACKS, OPT_NORERUN, OPT_UNWIND, OPT_FRAMES, OPT_COLOR, OPT_LIBRARY,
     OPT_HTML, OPT_SHARD, OPT_BASELINE, OPT_TOLERANCE, OPT_UPDATE_BASELINE, OPT_RATCHET,
     OPT_PRUNE, OPT_ISOLATION, OPT_WARMUPS, OPT_ALLOC_FN, OPT_EXCLUDE, OPT_GROUP_BY, OPT_REPEAT,
+    OPT_MAX_POINTS,
     /* A budget option of the metric table: OPT_METRIC + its mg_metric. */
     OPT_METRIC = 512
 };
@@ -285,6 +287,7 @@ static const struct option long_opts[] = {
     {"isolation", required_argument, NULL, OPT_ISOLATION},
     {"warmups", required_argument, NULL, OPT_WARMUPS},
     {"repeat", required_argument, NULL, OPT_REPEAT},
+    {"max-points", required_argument, NULL, OPT_MAX_POINTS},
     {"alloc-fn", required_argument, NULL, OPT_ALLOC_FN},
     {"exclude", required_argument, NULL, OPT_EXCLUDE},
     {"group-by", required_argument, NULL, OPT_GROUP_BY},
@@ -382,6 +385,9 @@ static int parse_options(int argc, char **argv, cli *o, bool stop_at_operand) {
         case OPT_REPEAT:
             if (parse_uint("--repeat", optarg, 1, 256, &u)) return -1;
             o->ex.cli.repeat = u;
+            break;
+        case OPT_MAX_POINTS:
+            if (parse_uint("--max-points", optarg, 2, 1000000, &o->ex.max_points)) return -1;
             break;
         case OPT_GROUP_BY:
             if (mg_group_by_parse(optarg, &o->group_by) != 0) {
@@ -537,10 +543,15 @@ static char *iso_now(void) {
     return mg_xstrdup(buf);
 }
 
-static int cmd_run(int argc, char **argv, bool exec_mode) {
+static int cmd_run(int argc, char **argv, bool exec_mode, bool torture) {
     cli o = {0};
     int first = parse_options(argc, argv, &o, exec_mode);
     if (first < 0) return 2;
+    o.ex.torture = torture;
+    if (o.ex.max_points && !torture) {
+        fputs("memgate: --max-points is an option of memgate torture\n", stderr);
+        return 2;
+    }
     if (first >= argc) {
         fprintf(stderr, "memgate: %s\n", exec_mode ? "no program given (memgate exec -- PROGRAM [ARGS...])"
                                                    : "no test binary given (memgate run [OPTIONS] BINARY...)");
@@ -763,8 +774,9 @@ int main(int argc, char **argv) {
         usage(stdout);
         return 0;
     }
-    if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1, false);
-    if (!strcmp(cmd, "exec")) return cmd_run(argc - 1, argv + 1, true);
+    if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1, false, false);
+    if (!strcmp(cmd, "exec")) return cmd_run(argc - 1, argv + 1, true, false);
+    if (!strcmp(cmd, "torture")) return cmd_run(argc - 1, argv + 1, false, true);
     if (!strcmp(cmd, "list")) return cmd_list(argc - 1, argv + 1);
     if (!strcmp(cmd, "report")) return mg_cmd_report(argc - 1, argv + 1);
     if (!strcmp(cmd, "merge")) return mg_cmd_merge(argc - 1, argv + 1);

@@ -36,6 +36,18 @@ const char *mg_status_name(mg_status st) {
     return "unknown";
 }
 
+const char *mg_torture_outcome_name(mg_torture_outcome o) {
+    switch (o) {
+    case MG_TO_PASS: return "pass";
+    case MG_TO_LEAK: return "leak";
+    case MG_TO_CRASH: return "crash";
+    case MG_TO_HANG: return "hang";
+    case MG_TO_ERROR: return "error";
+    case MG_TO_UNREACHED: return "unreached";
+    }
+    return "unknown";
+}
+
 const char *mg_source_name(mg_limit_source src) {
     switch (src) {
     case MG_SRC_BUILTIN: return "builtin";
@@ -204,6 +216,11 @@ void mg_test_result_free_contents(mg_test_result *t) {
     free_entries(t->peak_diffs, t->npeak_diffs);
     free_entries(t->crash_site, t->ncrash_site);
     free(t->runs);
+    for (size_t i = 0; i < t->ntorture; i++) {
+        free(t->torture[i].message);
+        free_entries(t->torture[i].site, t->torture[i].nsite);
+    }
+    free(t->torture);
     if (t->failures) {
         for (size_t i = 0; i < t->nfailures; i++) {
             free(t->failures[i].file);

@@ -180,6 +180,30 @@ typedef struct mg_failure {
     char *condition;
 } mg_failure;
 
+/* Allocation-failure torture (memgate torture): what a test did when one of its
+ * allocations failed (NULL, ENOMEM). */
+typedef enum mg_torture_outcome {
+    MG_TO_PASS = 0,  /* it coped: no crash, no leak (a failed assertion is coping too) */
+    MG_TO_LEAK,      /* it left blocks nothing frees: a leak on the error path */
+    MG_TO_CRASH,     /* killed by a signal (a NULL dereference, an abort) */
+    MG_TO_HANG,      /* timed out */
+    MG_TO_ERROR,     /* exit() or a harness problem */
+    MG_TO_UNREACHED  /* it made fewer allocations this time: the point did not apply */
+} mg_torture_outcome;
+
+/* "pass", "leak", "crash", "hang", "error", "unreached". */
+const char *mg_torture_outcome_name(mg_torture_outcome o);
+
+typedef struct mg_torture_point {
+    uint64_t alloc;            /* the allocation made to fail, 1-based in the test's window */
+    mg_torture_outcome outcome;
+    int64_t leaked_bytes, object_growth; /* a leak on the error path */
+    int signal;                /* a crash: its signal */
+    char *message;             /* one line: what happened, may be NULL for pass */
+    mg_entry *site;            /* a crash's site or the leak's top traceback (0 or 1 entry) */
+    size_t nsite;
+} mg_torture_point;
+
 /* The figures of one measured run of a test run several times (--repeat). */
 typedef struct mg_run_figures {
     int64_t leaked_bytes, object_growth, net_bytes, net_blocks, peak_bytes;
@@ -197,6 +221,10 @@ typedef struct mg_test_result {
     size_t nruns;
     bool has_slope;             /* repeat > 1: the steady growth per run below */
     int64_t slope_bytes, slope_blocks;
+    bool tortured;              /* memgate torture ran it (the fields below) */
+    uint64_t torture_allocations; /* allocations of its window in the counting run */
+    mg_torture_point *torture;  /* the points tried, by allocation */
+    size_t ntorture;
     union {                     /* the measured figures, by metric */
         int64_t fig[MG_M_COUNT];
         struct {

@@ -383,6 +383,30 @@ void mg_report_problem(FILE *out, const mg_test_result *t, const char *indent, s
     mg_report_problem_grouped(out, t, indent, max_tb, max_frames, MG_GROUP_TRACEBACK);
 }
 
+/* The torture points that did not cope, the first max_tb with their site: where the
+ * crash happened, or where the block leaked on the error path was allocated. */
+static void write_torture(FILE *out, const mg_test_result *t, const char *indent, size_t max_tb, size_t max_frames) {
+    size_t shown = 0, bad = 0;
+    for (size_t i = 0; i < t->ntorture; i++) {
+        const mg_torture_point *p = &t->torture[i];
+        if (p->outcome == MG_TO_PASS || p->outcome == MG_TO_UNREACHED) continue;
+        bad++;
+        if (shown == max_tb) continue;
+        shown++;
+        fprintf(out, "%sallocation %" PRIu64 " of %" PRIu64 " made to fail: %s\n", indent, p->alloc,
+                t->torture_allocations, p->message ? p->message : mg_torture_outcome_name(p->outcome));
+        if (p->nsite && p->site[0].nframes) {
+            fprintf(out, "%s  %s\n", indent, p->outcome == MG_TO_LEAK ? "what leaked was allocated at:" : "at:");
+            char deeper[64];
+            snprintf(deeper, sizeof deeper, "%s  ", indent);
+            write_frames(out, deeper, &p->site[0], max_frames);
+        }
+    }
+    if (bad > shown)
+        fprintf(out, "%s... and %zu more failing point%s (--json has them all)\n", indent, bad - shown,
+                bad - shown == 1 ? "" : "s");
+}
+
 void mg_report_problem_grouped(FILE *out, const mg_test_result *t, const char *indent, size_t max_tb,
                                size_t max_frames, mg_group_by group) {
     max_tb = or_default(max_tb, MG_REPORT_DEFAULT_TRACEBACKS);
@@ -412,6 +436,7 @@ void mg_report_problem_grouped(FILE *out, const mg_test_result *t, const char *i
         fprintf(out, "%scrash site:\n", indent);
         write_frames(out, indent, &t->crash_site[0], max_frames);
     }
+    if (t->tortured) write_torture(out, t, indent, max_tb, max_frames);
     /* A figure that regressed is explained by the same tracebacks as a broken limit;
      * figures without a traceback table (allocations) have none to show. */
     const unsigned broken = (t->violations | regs) & ~traced_by(MG_TRACE_NONE);

@@ -132,6 +132,12 @@ static void put_line_body(FILE *out, const mg_test_result *t, bool color) {
         }
         if (t->nfailures)
             fprintf(out, "  %zu assertion%s failed", t->nfailures, t->nfailures == 1 ? "" : "s");
+        if (t->tortured) {
+            size_t bad = 0;
+            for (size_t i = 0; i < t->ntorture; i++)
+                bad += t->torture[i].outcome != MG_TO_PASS && t->torture[i].outcome != MG_TO_UNREACHED;
+            fprintf(out, "  failing allocations: %zu of %zu tried bad", bad, t->ntorture);
+        }
     } else if (t->status != MG_ST_SKIP || (t->message && t->message[0])) {
         char *o = mg_report_outcome(t);
         fputs("  ", out);

@@ -111,6 +111,33 @@ static void put_entries(mg_json_builder *w, cJSON *test, const char *key, const 
     }
 }
 
+/* "torture": null, or the allocations counted and each point tried. */
+static void put_torture(mg_json_builder *w, cJSON *test, const mg_test_result *t) {
+    if (!t->tortured) {
+        mg_json_add(w, test, "torture", cJSON_CreateNull());
+        return;
+    }
+    cJSON *o = mg_json_add(w, test, "torture", cJSON_CreateObject());
+    if (!o) return;
+    put_int(w, o, "allocations", (int64_t)t->torture_allocations);
+    cJSON *arr = mg_json_add(w, o, "points", cJSON_CreateArray());
+    for (size_t i = 0; arr && i < t->ntorture; i++) {
+        const mg_torture_point *p = &t->torture[i];
+        cJSON *po = mg_json_add(w, arr, NULL, cJSON_CreateObject());
+        if (!po) return;
+        put_int(w, po, "alloc", (int64_t)p->alloc);
+        put_str(w, po, "outcome", mg_torture_outcome_name(p->outcome));
+        put_int(w, po, "leaked_bytes", p->leaked_bytes);
+        put_int(w, po, "object_growth", p->object_growth);
+        if (p->signal)
+            put_str(w, po, "signal", mg_report_signal_name(p->signal));
+        else
+            mg_json_add(w, po, "signal", cJSON_CreateNull());
+        put_str(w, po, "message", p->message);
+        put_entries(w, po, "site", p->site, p->nsite);
+    }
+}
+
 static const char *baseline_state_name(mg_baseline_state st) {
     switch (st) {
     case MG_BASE_NEW: return "new";
@@ -195,6 +222,7 @@ static void put_test(mg_json_builder *w, cJSON *tests, const mg_test_result *t) 
     put_entries(w, o, "diffs", t->diffs, t->ndiffs);
     put_entries(w, o, "peak_diffs", t->peak_diffs, t->npeak_diffs);
     put_entries(w, o, "crash_site", t->crash_site, t->ncrash_site);
+    put_torture(w, o, t);
     cJSON *fails = mg_json_add(w, o, "failures", cJSON_CreateArray());
     for (size_t i = 0; fails && i < t->nfailures; i++) {
         cJSON *f = mg_json_add(w, fails, NULL, cJSON_CreateObject());
@@ -561,6 +589,58 @@ static int read_entries(jr *r, const char *where, const cJSON *test, const char 
     return 0;
 }
 
+/* "torture" (memgate torture): null, or the allocations and the points tried. */
+static int read_torture(jr *r, const char *where, const cJSON *o, mg_test_result *t) {
+    const cJSON *to, *arr, *it;
+    if (member(r, where, o, "torture", false, &to) < 0) return -1;
+    if (!to || cJSON_IsNull(to)) return 0;
+    char at[256];
+    snprintf(at, sizeof at, "%s.torture", where);
+    if (!cJSON_IsObject(to)) return bad(r, where, "torture", "expected an object or null");
+    int64_t allocs;
+    if (get_int(r, at, to, "allocations", true, 0, INT64_MAX, &allocs) < 0 ||
+        get_array(r, at, to, "points", true, &arr) < 0)
+        return -1;
+    t->tortured = true;
+    t->torture_allocations = (uint64_t)allocs;
+    int n = cJSON_GetArraySize(arr);
+    if (n <= 0) return 0;
+    t->torture = mg_xcalloc((size_t)n, sizeof *t->torture);
+    cJSON_ArrayForEach(it, arr) {
+        char pat[300];
+        snprintf(pat, sizeof pat, "%s.points[%zu]", at, t->ntorture);
+        mg_torture_point *p = &t->torture[t->ntorture++];
+        int64_t alloc;
+        char *outcome = NULL, *sig = NULL;
+        if (!cJSON_IsObject(it)) return bad(r, pat, NULL, "expected an object");
+        if (get_int(r, pat, it, "alloc", true, 1, INT64_MAX, &alloc) < 0 ||
+            get_str(r, pat, it, "outcome", true, &outcome) < 0)
+            return -1;
+        p->alloc = (uint64_t)alloc;
+        bool found = false;
+        for (int k = MG_TO_PASS; k <= MG_TO_UNREACHED && outcome && !found; k++)
+            if (!strcmp(outcome, mg_torture_outcome_name((mg_torture_outcome)k))) {
+                p->outcome = (mg_torture_outcome)k;
+                found = true;
+            }
+        free(outcome);
+        if (!found) return bad(r, pat, "outcome", "expected pass, leak, crash, hang, error or unreached");
+        if (get_int(r, pat, it, "leaked_bytes", false, 0, INT64_MAX, &p->leaked_bytes) < 0 ||
+            get_int(r, pat, it, "object_growth", false, 0, INT64_MAX, &p->object_growth) < 0 ||
+            get_str(r, pat, it, "signal", false, &sig) < 0 || get_str(r, pat, it, "message", false, &p->message) < 0 ||
+            read_entries(r, pat, it, "site", &p->site, &p->nsite) < 0) {
+            free(sig);
+            return -1;
+        }
+        for (int sn = 1; sig && sn < 65; sn++) {
+            const char *name = mg_report_signal_name(sn);
+            if (name && !strcmp(name, sig)) p->signal = sn;
+        }
+        free(sig);
+    }
+    return 0;
+}
+
 static int read_failures(jr *r, const char *where, const cJSON *test, mg_test_result *t) {
     const cJSON *arr, *it;
     if (get_array(r, where, test, "failures", false, &arr) < 0) return -1;
@@ -763,6 +843,7 @@ static int read_test(jr *r, const char *where, const cJSON *o, mg_test_result *t
         read_entries(r, where, o, "diffs", &t->diffs, &t->ndiffs) < 0 ||
         read_entries(r, where, o, "peak_diffs", &t->peak_diffs, &t->npeak_diffs) < 0 ||
         read_entries(r, where, o, "crash_site", &t->crash_site, &t->ncrash_site) < 0 ||
+        read_torture(r, where, o, t) < 0 ||
         read_failures(r, where, o, t) < 0 ||
         get_str(r, where, o, "message", false, &t->message) < 0 ||
         get_strings(r, where, o, "notes", &t->notes, &t->nnotes) < 0 ||

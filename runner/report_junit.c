@@ -156,6 +156,66 @@ static void put_testcase(FILE *out, const mg_test_result *t) {
     fputs("    </testcase>\n", out);
 }
 
+/* memgate torture: one testcase "test[alloc k]" per point tried, after the test's own.
+ * A leak on the error path is a failure, a crash or a hang an error, a point the test
+ * did not reach this time a skip. */
+static void put_torture_cases(FILE *out, const mg_test_result *t) {
+    for (size_t i = 0; t->tortured && i < t->ntorture; i++) {
+        const mg_torture_point *p = &t->torture[i];
+        char name[512];
+        snprintf(name, sizeof name, "%s[alloc %" PRIu64 "]", t->name ? t->name : "", p->alloc);
+        fputs("    <testcase", out);
+        xml_attr(out, "classname", t->suite ? t->suite : "");
+        xml_attr(out, "name", name);
+        fputs(">\n", out);
+        const char *tag = p->outcome == MG_TO_LEAK ? "failure"
+                          : p->outcome == MG_TO_CRASH || p->outcome == MG_TO_HANG || p->outcome == MG_TO_ERROR
+                              ? "error"
+                              : NULL;
+        char *msg = mg_xasprintf("allocation %" PRIu64 " of %" PRIu64 " made to fail: %s", p->alloc,
+                                 t->torture_allocations,
+                                 p->message ? p->message : mg_torture_outcome_name(p->outcome));
+        if (tag) {
+            char *type = mg_xasprintf("allocation-failure-%s", mg_torture_outcome_name(p->outcome));
+            fprintf(out, "      <%s", tag);
+            xml_attr(out, "message", msg);
+            xml_attr(out, "type", type);
+            fputc('>', out);
+            xml_put(out, msg, false);
+            for (size_t f = 0; p->nsite && f < p->site[0].nframes; f++) {
+                char *fr = NULL;
+                size_t frlen = 0;
+                FILE *m = open_memstream(&fr, &frlen);
+                if (!m) break;
+                fputs("\n    ", m);
+                mg_report_frame(m, &p->site[0].frames[f]);
+                if (fclose(m) == 0 && fr) xml_put(out, fr, false);
+                free(fr);
+            }
+            fprintf(out, "</%s>\n", tag);
+            free(type);
+        } else if (p->outcome == MG_TO_UNREACHED) {
+            fputs("      <skipped", out);
+            xml_attr(out, "message", "the test made fewer allocations this time: the point did not apply");
+            fputs("/>\n", out);
+        }
+        free(msg);
+        fputs("    </testcase>\n", out);
+    }
+}
+
+/* Adds t's torture points to a tally of testcases. */
+static void count_torture(const mg_test_result *t, size_t *tests, size_t *failures, size_t *errors,
+                          size_t *skipped) {
+    for (size_t i = 0; t->tortured && i < t->ntorture; i++) {
+        mg_torture_outcome o = t->torture[i].outcome;
+        (*tests)++;
+        if (o == MG_TO_LEAK) (*failures)++;
+        if (o == MG_TO_CRASH || o == MG_TO_HANG || o == MG_TO_ERROR) (*errors)++;
+        if (o == MG_TO_UNREACHED && skipped) (*skipped)++;
+    }
+}
+
 /* One <testsuite> for the tests of run that share first's binary and suite. */
 /* The run's own properties (testsuites has none in the schema: each testsuite carries
  * them): interrupted, and the run's warnings. */
@@ -183,6 +243,7 @@ static void put_testsuite(FILE *out, const mg_run *run, const mg_test_result *fi
         if (t->status == MG_ST_CRASH || t->status == MG_ST_TIMEOUT || t->status == MG_ST_ERROR)
             errors++;
         if (t->status == MG_ST_SKIP) skipped++;
+        count_torture(t, &tests, &failures, &errors, &skipped);
     }
     fputs("  <testsuite", out);
     xml_attr(out, "name", first->suite ? first->suite : "");
@@ -196,7 +257,9 @@ static void put_testsuite(FILE *out, const mg_run *run, const mg_test_result *fi
     put_run_properties(out, run);
     for (size_t i = 0; i < run->ntests; i++) {
         const mg_test_result *t = &run->tests[i];
-        if (same(t->binary, first->binary) && same(t->suite, first->suite)) put_testcase(out, t);
+        if (!same(t->binary, first->binary) || !same(t->suite, first->suite)) continue;
+        put_testcase(out, t);
+        put_torture_cases(out, t);
     }
     fputs("  </testsuite>\n", out);
 }
@@ -211,9 +274,10 @@ int mg_report_junit_write(const mg_run *run, const char *path, char *err, size_t
     }
     mg_tally n;
     mg_run_tally(run, &n);
+    size_t all = n.total, failures = n.fail, errors = n.crash + n.timeout + n.error;
+    for (size_t i = 0; i < run->ntests; i++) count_torture(&run->tests[i], &all, &failures, &errors, NULL);
     fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"memgate\"", out);
-    fprintf(out, " tests=\"%zu\" failures=\"%zu\" errors=\"%zu\"", n.total, n.fail,
-            n.crash + n.timeout + n.error);
+    fprintf(out, " tests=\"%zu\" failures=\"%zu\" errors=\"%zu\"", all, failures, errors);
     xml_time(out, "time", run->duration_s);
     fputs(">\n", out);
     /* Suites in order of first appearance. Each test is looked up among the groups

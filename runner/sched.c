@@ -86,8 +86,8 @@ static uint64_t now_ns(void) {
 }
 
 /* ---- state ------------------------------------------------------------------------------ */
-enum { NEED_FIRST = 1u, NEED_WARM = 2u, NEED_TRACE = 4u, NEED_PROBE = 8u };
-enum { R_FIRST, R_WARM, R_TRACE, R_PROBE };
+enum { NEED_FIRST = 1u, NEED_WARM = 2u, NEED_TRACE = 4u, NEED_PROBE = 8u, NEED_TORTURE = 16u };
+enum { R_FIRST, R_WARM, R_TRACE, R_PROBE, R_TORTURE };
 enum { E_OFF, E_WAIT, E_ACTIVE, E_DONE };
 enum { J_TEST, J_SUITE, J_SUITEONLY, J_WHOLE };
 
@@ -103,6 +103,7 @@ typedef struct entry {
     int64_t first_fig[MG_M_COUNT];
     unsigned first_known;
     unsigned long long t0, t1; /* boot ticks of its last run (stray attribution) */
+    size_t torture_pending; /* torture: points queued or running */
 } entry;
 
 typedef struct suite_st {
@@ -120,6 +121,7 @@ typedef struct job {
     int round;            /* R_* */
     bool trace;
     unsigned warmups;
+    uint64_t fail_at;     /* R_TORTURE: the allocation made to fail */
     int drv;              /* the driver running it, -1 while queued */
     uint64_t deadline;
     bool done;
@@ -204,12 +206,15 @@ static mg_trace_rules rules_for(const binary *b, const entry *e) {
     return r;
 }
 
+static void torture_verdict(entry *e);
+
 /* The entry is final: judged once, then reported. */
 static void finish_entry(ctx *c, entry *e) {
     if (e->state == E_DONE) return;
     e->need = 0;
     e->state = E_DONE;
     mg_judge_final(&e->r, &e->base, &e->ann, &c->jctx);
+    torture_verdict(e);
     c->done++;
     if (c->o->on_result) c->o->on_result(&e->r, c->done, c->known, c->o->ctx);
 }
@@ -229,7 +234,7 @@ static size_t add_job(ctx *c, size_t bin, int what, unsigned index, int round, b
         c->capjobs = c->capjobs ? c->capjobs * 2 : 256;
         c->jobs = mg_xrealloc(c->jobs, c->capjobs * sizeof *c->jobs);
     }
-    c->jobs[c->njobs] = (job){bin, what, index, round, trace, warmups, -1, 0, false};
+    c->jobs[c->njobs] = (job){bin, what, index, round, trace, warmups, 0, -1, 0, false};
     return c->njobs++;
 }
 
@@ -327,8 +332,9 @@ static void dispatch_job(ctx *c, size_t j, size_t di) {
     char line[65536];
     int n;
     if (jb->what == J_TEST) {
-        n = snprintf(line, sizeof line, "RUN %zu test %u trace=%d warmups=%u repeat=%u\n", j, jb->index,
-                     jb->trace, jb->warmups, b->tests[jb->index].repeat);
+        n = snprintf(line, sizeof line, "RUN %zu test %u trace=%d warmups=%u repeat=%u fail=%llu\n", j,
+                     jb->index, jb->trace, jb->warmups, jb->round == R_TORTURE ? 1u : b->tests[jb->index].repeat,
+                     (unsigned long long)jb->fail_at);
     } else if (jb->what == J_SUITEONLY) {
         n = snprintf(line, sizeof line, "RUN %zu suiteonly %u trace=%d\n", j, jb->index, jb->trace);
     } else {
@@ -515,7 +521,8 @@ static void handle_list(ctx *c, size_t di, const char *text, size_t len) {
         suite_st *ss = &b->suites[s];
         ss->has_entry = l.suites[s].has_init || l.suites[s].has_cleanup;
         entry_init(c, &ss->entry, b->path, l.suites[s].name, MG_SUITE_ENTRY_NAME, MG_KIND_SUITE);
-        ss->iso = ss->entry.base.settings.isolation;
+        /* Torture runs every allocation point of a test in a child of its own. */
+        ss->iso = c->o->torture ? MG_ISO_TEST : ss->entry.base.settings.isolation;
         if (ss->has_entry && !c->o->list_only && selected(c->o, l.suites[s].name, MG_SUITE_ENTRY_NAME)) {
             ss->entry.state = E_WAIT;
             ss->entry.need = NEED_FIRST;
@@ -534,7 +541,8 @@ static void handle_list(ctx *c, size_t di, const char *text, size_t len) {
         e->state = E_WAIT;
         e->need = NEED_FIRST;
         /* Tests that depend on their neighbours: the whole suite runs in one child. */
-        if (e->base.settings.isolation == MG_ISO_SUITE) b->suites[l.tests[t].suite].iso = MG_ISO_SUITE;
+        if (e->base.settings.isolation == MG_ISO_SUITE && !c->o->torture)
+            b->suites[l.tests[t].suite].iso = MG_ISO_SUITE;
     }
     for (unsigned s = 0; s < l.nsuites; s++) {
         entry *se = &b->suites[s].entry;
@@ -677,6 +685,156 @@ static void probe_taken(entry *e, const mg_wire_window *w) {
                          e->warmups + 1, e->warmups + 1);
 }
 
+/* ---- allocation-failure torture ---------------------------------------------------------- */
+static bool bad_point(const mg_torture_point *p) {
+    return p->outcome == MG_TO_LEAK || p->outcome == MG_TO_CRASH || p->outcome == MG_TO_HANG ||
+           p->outcome == MG_TO_ERROR;
+}
+
+static void queue_point(ctx *c, size_t bin, entry *e, unsigned test, uint64_t k, bool trace) {
+    size_t j = add_job(c, bin, J_TEST, test, R_TORTURE, trace, e->warmups);
+    c->jobs[j].fail_at = k;
+    e->torture_pending++;
+}
+
+/* After the counting run: the points to try, all of them or max_points spread ones. */
+static void plan_torture(ctx *c, size_t bin, entry *e, unsigned test) {
+    uint64_t a = mg_test_known(&e->r, MG_M_ALLOCS) ? (uint64_t)e->r.fig[MG_M_ALLOCS] : 0;
+    e->r.tortured = true;
+    e->r.torture_allocations = a;
+    if (!a) return;
+    uint64_t max = c->o->max_points ? c->o->max_points : 100;
+    e->need |= NEED_TORTURE;
+    if (a <= max) {
+        for (uint64_t k = 1; k <= a; k++) queue_point(c, bin, e, test, k, false);
+        return;
+    }
+    uint64_t last = 0;
+    for (uint64_t i = 0; i < max; i++) {
+        uint64_t k = 1 + i * (a - 1) / (max - 1);
+        if (k != last) queue_point(c, bin, e, test, k, false);
+        last = k;
+    }
+}
+
+static int by_alloc(const void *pa, const void *pb) {
+    const mg_torture_point *a = pa, *b = pb;
+    return a->alloc < b->alloc ? -1 : a->alloc > b->alloc;
+}
+
+/* When every queued point is back: the next bisection step, the midpoint between a
+ * point that coped and the next tried one that did not (each step adds a point strictly
+ * between, so it ends), so every first failing allocation is found; else done. */
+static void torture_next(ctx *c, size_t bin, entry *e, unsigned test) {
+    if (e->torture_pending) return;
+    mg_test_result *r = &e->r;
+    qsort(r->torture, r->ntorture, sizeof *r->torture, by_alloc);
+    for (size_t i = 0; i < r->ntorture; i++) {
+        uint64_t lo = i ? r->torture[i - 1].alloc : 0;
+        bool lo_ok = !i || !bad_point(&r->torture[i - 1]);
+        if (bad_point(&r->torture[i]) && lo_ok && r->torture[i].alloc - lo > 1) {
+            queue_point(c, bin, e, test, lo + (r->torture[i].alloc - lo) / 2, false);
+            return;
+        }
+    }
+    e->need &= ~(unsigned)NEED_TORTURE;
+}
+
+/* A torture point ended: how the test coped with allocation k failing. */
+static void point_taken(ctx *c, size_t bin, entry *e, const job *jb, const mg_wire_report *rep,
+                        const mg_wire_result_hdr *h, const char *out, size_t outlen) {
+    binary *b = &c->bins[bin];
+    mg_test_result *r = &e->r;
+    if (e->torture_pending) e->torture_pending--;
+    const mg_wire_window *w = mg_wire_find_window(rep, MG_WK_TEST, jb->index);
+    mg_torture_point *p = NULL;
+    for (size_t i = 0; i < r->ntorture && !p; i++)
+        if (r->torture[i].alloc == jb->fail_at) p = &r->torture[i];
+    if (jb->trace) { /* the traced re-run of a leaking point: its tracebacks */
+        if (p && w && w->nleak) {
+            mg_trace_rules rules = rules_for(b, e);
+            mg_test_result tmp = {0};
+            mg_judge_take_window(&tmp, w);
+            mg_judge_take_traces(&tmp, w, rep, &rules, c->o->supp, false);
+            if (tmp.ndiffs) {
+                p->site = mg_xcalloc(1, sizeof *p->site);
+                p->site[0] = tmp.diffs[0];
+                p->nsite = 1;
+                tmp.diffs[0] = (mg_entry){0};
+            }
+            mg_test_result_free_contents(&tmp);
+        }
+        torture_next(c, bin, e, jb->index);
+        return;
+    }
+    r->torture = mg_xrealloc(r->torture, (r->ntorture + 1) * sizeof *r->torture);
+    p = &r->torture[r->ntorture++];
+    memset(p, 0, sizeof *p);
+    p->alloc = jb->fail_at;
+    mg_test_result tmp = {0};
+    set_output(&tmp, out, outlen);
+    mg_trace_rules rules = rules_for(b, e);
+    if (h->timed_out) {
+        p->outcome = MG_TO_HANG;
+        p->message = mg_xasprintf("hung: timed out after %.1f s", c->o->timeout_ms / 1000.0);
+    } else if (rep->misuse || WIFSIGNALED(h->wstatus)) {
+        p->outcome = MG_TO_CRASH;
+        if (rep->misuse)
+            mg_judge_misuse(&tmp, rep, &rules, WIFSIGNALED(h->wstatus) ? WTERMSIG(h->wstatus) : 0);
+        else
+            mg_judge_crash_at(&tmp, WTERMSIG(h->wstatus), tmp.output, rep, c->cur_modules, &rules);
+        p->signal = tmp.signal;
+        p->message = tmp.message;
+        tmp.message = NULL;
+        p->site = tmp.crash_site;
+        p->nsite = tmp.ncrash_site;
+        tmp.crash_site = NULL;
+        tmp.ncrash_site = 0;
+    } else if (rep->exited || !rep->ended) {
+        p->outcome = MG_TO_ERROR;
+        p->message = rep->exited ? mg_xasprintf("the test called exit(%d)", rep->exit_status)
+                                 : mg_xstrdup("the test ended without reporting");
+    } else if (rep->fail_reported && !rep->fail_hit) {
+        p->outcome = MG_TO_UNREACHED;
+    } else if (w && w->leak_known && (w->leaked_bytes > 0 || w->object_growth > 0)) {
+        p->outcome = MG_TO_LEAK;
+        p->leaked_bytes = w->leaked_bytes;
+        p->object_growth = w->object_growth;
+        char size[48];
+        mg_metric_format(MG_M_LEAK, w->leaked_bytes, size, sizeof size);
+        p->message = mg_xasprintf("leaked %s in %" PRId64 " block%s on the error path", size, w->object_growth,
+                                  w->object_growth == 1 ? "" : "s");
+        queue_point(c, bin, e, jb->index, jb->fail_at, true); /* for its tracebacks */
+    } else {
+        p->outcome = MG_TO_PASS;
+    }
+    mg_test_result_free_contents(&tmp);
+    torture_next(c, bin, e, jb->index);
+}
+
+/* A tortured test fails when any point did not cope; its message names the first. */
+static void torture_verdict(entry *e) {
+    mg_test_result *r = &e->r;
+    if (!r->tortured || r->status == MG_ST_CRASH || r->status == MG_ST_TIMEOUT || r->status == MG_ST_ERROR ||
+        r->status == MG_ST_SKIP)
+        return;
+    size_t bad = 0;
+    const mg_torture_point *first = NULL;
+    for (size_t i = 0; i < r->ntorture; i++)
+        if (bad_point(&r->torture[i])) {
+            if (!first) first = &r->torture[i];
+            bad++;
+        }
+    if (!bad) return;
+    r->status = MG_ST_FAIL;
+    char *m = mg_xasprintf("%s%sdid not cope with failing allocations: %zu of %zu points tried went wrong, "
+                           "the first at allocation %" PRIu64 " (%s)",
+                           r->message ? r->message : "", r->message ? "; " : "", bad, r->ntorture, first->alloc,
+                           mg_torture_outcome_name(first->outcome));
+    free(r->message);
+    r->message = m;
+}
+
 /* What the entry needs next after one of its runs: queued, or it is final. */
 static void advance(ctx *c, size_t bin, entry *e, int what, unsigned index) {
     if (e->state != E_ACTIVE) return;
@@ -697,6 +855,11 @@ static void single_result(ctx *c, const job *jb, const mg_wire_report *rep, cons
     mg_trace_rules rules = rules_for(b, e);
     const mg_wire_window *w = mg_wire_find_window(rep, suite_entry ? MG_WK_SUITE : MG_WK_TEST, jb->index);
     e->t1 = mg_boot_ticks();
+    if (jb->round == R_TORTURE) {
+        point_taken(c, jb->bin, e, jb, rep, h, out, outlen);
+        advance(c, jb->bin, e, jb->what, jb->index);
+        return;
+    }
     if (jb->round == R_TRACE || jb->round == R_PROBE) {
         bool ok = rep->ended && !rep->exited && !rep->misuse && !h->timed_out && !WIFSIGNALED(h->wstatus) &&
                   w && w->closed;
@@ -734,6 +897,10 @@ static void single_result(ctx *c, const job *jb, const mg_wire_report *rep, cons
         return;
     }
     figures_taken(c, b, e, w, rep, jb->trace);
+    if (c->o->torture && !suite_entry && !(e->need & NEED_WARM)) {
+        e->need &= ~(unsigned)(NEED_TRACE | NEED_PROBE); /* torture names its own sites */
+        plan_torture(c, jb->bin, e, jb->index);
+    }
     advance(c, jb->bin, e, jb->what, jb->index);
 }
 
@@ -863,11 +1030,13 @@ static void suite_result(ctx *c, const job *jb, const mg_wire_report *rep, const
 static void handle_result(ctx *c, size_t di, const mg_wire_result_hdr *h, const char *res, const char *out) {
     driver *d = &c->drv[di];
     if (h->tag >= c->njobs || d->job != (int)h->tag) return; /* not what this driver runs */
-    job *jb = &c->jobs[h->tag];
+    /* A copy: the handlers below queue jobs, which may move c->jobs. */
+    c->jobs[h->tag].done = true;
+    job jcopy = c->jobs[h->tag];
+    const job *jb = &jcopy;
     d->job = -1;
     d->deadline = 0;
     d->deadline_kind = 0;
-    jb->done = true;
     if (c->running) c->running--;
     mg_wire_report rep;
     mg_wire_parse_report(res, h->res_len, &rep);
@@ -887,10 +1056,11 @@ static void handle_error(ctx *c, size_t di, const char *line) {
     char *msg = NULL;
     if (mg_wire_parse_error(line, &tag, &msg) != 0) return;
     if (d->job >= 0 && tag == (unsigned)d->job) {
-        job *jb = &c->jobs[tag];
+        c->jobs[tag].done = true;
+        job jcopy = c->jobs[tag]; /* finishing entries may queue jobs and move c->jobs */
+        const job *jb = &jcopy;
         d->job = -1;
         d->deadline = 0;
-        jb->done = true;
         if (c->running) c->running--;
         entry *targets[1] = {NULL};
         if (jb->what == J_TEST) targets[0] = &b->tests[jb->index];
@@ -997,8 +1167,9 @@ static void driver_ended(ctx *c, size_t di) {
     if (!d->listed && c->running) c->running--;
     if (d->job >= 0) {
         /* The command it ran: its entry is the culprit. */
-        job *jb = &c->jobs[d->job];
-        jb->done = true;
+        c->jobs[d->job].done = true;
+        job jcopy = c->jobs[d->job]; /* handlers below may queue jobs and move c->jobs */
+        const job *jb = &jcopy;
         if (c->running) c->running--;
         entry *e = NULL;
         if (jb->what == J_TEST) e = &b->tests[jb->index];
@@ -1009,7 +1180,15 @@ static void driver_ended(ctx *c, size_t di) {
             if (e) add_skip(&b->suites[jb->index], (size_t)(e - b->tests));
             else if (b->suites[jb->index].entry.state == E_ACTIVE) e = &b->suites[jb->index].entry;
         }
-        if (e && e->state == E_ACTIVE) {
+        if (e && e->state == E_ACTIVE && jb->round == R_TORTURE) {
+            /* A point that took the driver down counts as a crash of that point. */
+            mg_wire_report none = {0};
+            mg_wire_result_hdr h = {.tag = (unsigned)d->job, .wstatus = d->wstatus};
+            if (!WIFSIGNALED(h.wstatus)) h.wstatus = SIGKILL; /* reads as killed */
+            c->cur_modules = d->modules;
+            point_taken(c, jb->bin, e, jb, &none, &h, NULL, 0);
+            advance(c, jb->bin, e, jb->what, jb->index);
+        } else if (e && e->state == E_ACTIVE) {
             if (jb->round == R_TRACE) {
                 traces_taken(c, b, e, NULL, NULL, "the test binary died");
                 advance(c, jb->bin, e, jb->what, jb->index);
@@ -1236,6 +1415,14 @@ static void dispatch(ctx *c) {
     }
 }
 
+/* Whether a driver of this binary is running a job: its result may queue another round
+ * (a traced re-run, a torture point) for any lane of the binary. */
+static bool bin_running(const ctx *c, size_t bin) {
+    for (size_t i = 0; i < c->ndrv; i++)
+        if (c->drv[i].alive && c->drv[i].bin == bin && c->drv[i].job >= 0) return true;
+    return false;
+}
+
 /* EXIT to drivers whose binary has nothing queued or running. */
 static void retire_idle(ctx *c) {
     for (size_t i = 0; i < c->ndrv; i++) {
@@ -1247,6 +1434,9 @@ static void retire_idle(ctx *c) {
             work = !c->jobs[j].done && c->jobs[j].drv < 0 && c->jobs[j].bin == d->bin &&
                    c->jobs[j].trace == d->trace;
         if (work && !d->lane_bad) continue;
+        /* Keep the lane while its binary still runs something, rather than restart a
+         * driver for the next round that result queues. */
+        if (!d->lane_bad && bin_running(c, d->bin)) continue;
         send_line(d, "EXIT\n");
         d->exit_sent = true;
         d->deadline = now_ns() + (uint64_t)EXIT_GRACE_MS * 1000000u;

@@ -355,6 +355,13 @@ static bool report_line(mg_wire_report *r, char *line) {
         parse_i64(find_kv(tok, 2, n, "pending_blocks"), &r->crash_pending_blocks);
         return true;
     }
+    if (!strcmp(k, "FAILED_ALLOC") && n >= 3) {
+        uint64_t hit = 0;
+        if (!parse_u64(tok[1], &r->fail_at) || !parse_u64(find_kv(tok, 2, n, "hit"), &hit)) return false;
+        r->fail_reported = true;
+        r->fail_hit = hit != 0;
+        return true;
+    }
     if (!strcmp(k, "CSTK")) {
         parse_stack(tok + 1, n - 1, &r->crash_site);
         return true;

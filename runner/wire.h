@@ -133,6 +133,9 @@ typedef struct mg_wire_report {
     char *misuse;         /* "double-free" / "bad-trailer", or NULL */
     uint64_t misuse_addr;
     mg_wire_stack misuse_site;
+    bool fail_reported;   /* "FAILED_ALLOC": a torture run */
+    uint64_t fail_at;
+    bool fail_hit;        /* the allocation to fail was reached */
     bool crashed;         /* "C": the child's crash handler ran */
     int crash_signal;
     uint64_t crash_addr;

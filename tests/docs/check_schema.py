@@ -182,6 +182,9 @@ def produce_reports(args, c, work):
     json_run("budgets", ["run", "--budgets", budgets, "--leak-bytes", "8", "--stacks",
                          "-k", "leaky/*", fx("leaky")])
     json_run("exec", ["exec", "--", fx("nocunit")])
+    if re.search(r"memgate torture", help_text) and os.path.exists(fx("errpath")):
+        json_run("torture", ["torture", "--timeout", "2", "--max-points", "5", fx("errpath")],
+                 expect_rc=(1,))
 
     if has("--update-baseline") and has("--baseline"):
         base = os.path.join(work, "baseline.json")
@@ -226,7 +229,9 @@ def check_reports(schema, reports, has, c):
     v = jsonschema.Draft202012Validator(schema)
     seen = {"status": set(), "source": set(), "baseline": set()}
     flags = {k: False for k in ("diffs", "peak_diffs", "failures", "signal", "origin",
-                                "traced", "run_baseline", "shard", "output", "exit_code")}
+                                "traced", "run_baseline", "shard", "output", "exit_code",
+                                "torture")}
+    outcomes = set()
     docs = {}
     for name, path in sorted(reports.items()):
         try:
@@ -257,8 +262,14 @@ def check_reports(schema, reports, has, c):
             flags["traced"] |= t.get("traced") is True
             flags["output"] |= t.get("output") is not None
             flags["exit_code"] |= t.get("exit_code", 0) != 0
+            if t.get("torture"):
+                flags["torture"] = True
+                outcomes.update(p["outcome"] for p in t["torture"]["points"])
     c.ok(seen["status"] >= set(schema["$defs"]["test"]["properties"]["status"]["enum"]),
          f"the runs showed only the statuses {sorted(map(str, seen['status']))}")
+    if flags["torture"]:
+        c.ok(outcomes >= {"pass", "leak", "crash", "hang"},
+             f"the torture run showed only the outcomes {sorted(outcomes)}")
     c.ok(seen["source"] >= set(schema["$defs"]["limit"]["properties"]["source"]["enum"]),
          f"the runs showed only the budget sources {sorted(map(str, seen['source']))}")
     for flag, value in sorted(flags.items()):
