@@ -217,9 +217,16 @@ static int parse_entry(const char *path, const char *where, const cJSON *obj, fi
     }
     const cJSON *item;
     cJSON_ArrayForEach(item, obj) {
-        int field = field_of(item->string);
         char key[256];
         mg_json_escape_key(item->string, key, sizeof key);
+        if (strcmp(item->string, "comment") == 0) { /* a note for people (memgate calibrate writes them) */
+            if (!cJSON_IsString(item)) {
+                mg_set_err(err, errlen, "%s: %s.comment: must be a string", path, where);
+                return -1;
+            }
+            continue;
+        }
+        int field = field_of(item->string);
         if (field < 0) {
             char expected[512];
             mg_metric_budget_keys(expected, sizeof expected, setting_keys);

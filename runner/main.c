@@ -22,6 +22,7 @@
 
 #include "baseline.h"
 #include "budgets.h"
+#include "calibrate.h"
 #include "commands.h"
 #include "culprit.h"
 #include "elfcheck.h"
@@ -58,6 +59,8 @@ static void usage(FILE *out) {
           "       memgate exec [OPTIONS] -- PROGRAM [ARGS...]\n"
           "       memgate list [-k GLOB] BINARY...\n"
           "       memgate torture [OPTIONS] [--max-points N] BINARY...\n"
+          "       memgate calibrate [OPTIONS] [--runs N] [--headroom PCT] [--annotations]\n"
+          "                         [--output FILE] BINARY...\n"
           "       memgate report IN.json [--junit PATH] [--html PATH] [--json PATH]\n"
           "       memgate merge OUT.json IN.json...\n"
           "       memgate --version | --help\n"
@@ -113,7 +116,15 @@ static void usage(FILE *out) {
           "  --update-baseline FILE  write this run's figures as the baseline\n"
           "  --ratchet               with --update-baseline: figures only ever go down\n"
           "  --prune                 with --update-baseline: drop the entries of tests that\n"
-          "                          no longer exist (a full run only: not with -k, --shard)\n",
+          "                          no longer exist (a full run only: not with -k, --shard)\n"
+          "Torture (memgate torture: each test again with allocation k failing):\n"
+          "  --max-points N          allocations tried per test (default 100): above it,\n"
+          "                          N spread points, then bisection to each first failure\n"
+          "Calibration (memgate calibrate: a budgets file from measured runs):\n"
+          "  --runs N                measured runs of the suite (default 5)\n"
+          "  --headroom PCT          added to each peak budget (default 20%)\n"
+          "  --annotations           print MEMGATE_BUDGET(...) lines instead of a file\n"
+          "  --output FILE           write there instead of stdout\n",
           out);
 }
 
@@ -258,7 +269,7 @@ enum {
     OPT_SUPP, OPT_STACKS, OPT_NORERUN, OPT_UNWIND, OPT_FRAMES, OPT_COLOR, OPT_LIBRARY,
     OPT_HTML, OPT_SHARD, OPT_BASELINE, OPT_TOLERANCE, OPT_UPDATE_BASELINE, OPT_RATCHET,
     OPT_PRUNE, OPT_ISOLATION, OPT_WARMUPS, OPT_ALLOC_FN, OPT_EXCLUDE, OPT_GROUP_BY, OPT_REPEAT,
-    OPT_MAX_POINTS,
+    OPT_MAX_POINTS, OPT_RUNS, OPT_HEADROOM, OPT_ANNOTATIONS, OPT_OUTPUT,
     /* A budget option of the metric table: OPT_METRIC + its mg_metric. */
     OPT_METRIC = 512
 };
@@ -288,6 +299,10 @@ static const struct option long_opts[] = {
     {"warmups", required_argument, NULL, OPT_WARMUPS},
     {"repeat", required_argument, NULL, OPT_REPEAT},
     {"max-points", required_argument, NULL, OPT_MAX_POINTS},
+    {"runs", required_argument, NULL, OPT_RUNS},
+    {"headroom", required_argument, NULL, OPT_HEADROOM},
+    {"annotations", no_argument, NULL, OPT_ANNOTATIONS},
+    {"output", required_argument, NULL, OPT_OUTPUT},
     {"alloc-fn", required_argument, NULL, OPT_ALLOC_FN},
     {"exclude", required_argument, NULL, OPT_EXCLUDE},
     {"group-by", required_argument, NULL, OPT_GROUP_BY},
@@ -326,6 +341,11 @@ typedef struct cli {
     size_t nalloc_fns;
     mg_group_by group_by;
     bool verbose, quiet;
+    /* memgate calibrate */
+    unsigned runs;      /* 0: not given */
+    double headroom;    /* fraction; < 0: not given */
+    bool annotations;
+    const char *output; /* NULL: stdout */
 } cli;
 
 /* Appends s to a growing list of borrowed strings. */
@@ -343,6 +363,7 @@ static int parse_options(int argc, char **argv, cli *o, bool stop_at_operand) {
     mg_cli_limits_init(&o->ex.cli);
     o->color = "auto";
     o->group_by = MG_GROUP_LINE;
+    o->headroom = -1;
     mg_tolerance_default(&o->tolerance);
     char terr[512];
     optind = 1;
@@ -389,6 +410,17 @@ static int parse_options(int argc, char **argv, cli *o, bool stop_at_operand) {
         case OPT_MAX_POINTS:
             if (parse_uint("--max-points", optarg, 2, 1000000, &o->ex.max_points)) return -1;
             break;
+        case OPT_RUNS:
+            if (parse_uint("--runs", optarg, 1, 1000, &o->runs)) return -1;
+            break;
+        case OPT_HEADROOM:
+            if (mg_calib_parse_headroom(optarg, &o->headroom) != 0) {
+                fprintf(stderr, "memgate: --headroom: '%s' is not a percentage such as 20%% (0 to 1000)\n", optarg);
+                return -1;
+            }
+            break;
+        case OPT_ANNOTATIONS: o->annotations = true; break;
+        case OPT_OUTPUT: o->output = optarg; break;
         case OPT_GROUP_BY:
             if (mg_group_by_parse(optarg, &o->group_by) != 0) {
                 fprintf(stderr, "memgate: --group-by: '%s' is not one of traceback, function, line, file\n",
@@ -502,8 +534,10 @@ static int shard_from_env(cli *o) {
  * the problem and returns -1, or 0. */
 static int check_paths(const cli *o, const char *junit_source, char *const *binaries,
                        size_t nbinaries) {
-    mg_path_use *uses = mg_xcalloc(4 + nbinaries, sizeof *uses);
+    mg_path_use *uses = mg_xcalloc(6 + nbinaries, sizeof *uses);
     size_t n = 0;
+    uses[n++] = (mg_path_use){"--output", o->output, true};
+    uses[n++] = (mg_path_use){"--budgets", o->budgets_path, false};
     uses[n++] = (mg_path_use){"--json", o->json, true};
     uses[n++] = (mg_path_use){junit_source, o->junit, true};
     uses[n++] = (mg_path_use){"--html", o->html, true};
@@ -543,15 +577,114 @@ static char *iso_now(void) {
     return mg_xstrdup(buf);
 }
 
-static int cmd_run(int argc, char **argv, bool exec_mode, bool torture) {
-    cli o = {0};
-    int first = parse_options(argc, argv, &o, exec_mode);
-    if (first < 0) return 2;
-    o.ex.torture = torture;
-    if (o.ex.max_points && !torture) {
+/* What cmd_run does with the tests it runs. */
+typedef enum { MODE_RUN, MODE_EXEC, MODE_TORTURE, MODE_CALIBRATE } run_mode;
+
+/* The options only one mode takes: 0, or 2 after saying which option belongs where. */
+static int check_mode_options(const cli *o, run_mode mode) {
+    if (o->ex.max_points && mode != MODE_TORTURE) {
         fputs("memgate: --max-points is an option of memgate torture\n", stderr);
         return 2;
     }
+    const char *cal = o->runs ? "--runs" : o->headroom >= 0 ? "--headroom" : o->annotations ? "--annotations"
+                                        : o->output            ? "--output"
+                                                               : NULL;
+    if (cal && mode != MODE_CALIBRATE) {
+        fprintf(stderr, "memgate: %s is an option of memgate calibrate\n", cal);
+        return 2;
+    }
+    const char *report = o->json ? "--json" : o->junit ? "--junit" : o->html ? "--html" : o->baseline ? "--baseline"
+                                          : o->update_baseline ? "--update-baseline"
+                                                               : NULL;
+    if (report && mode == MODE_CALIBRATE) {
+        fprintf(stderr, "memgate: memgate calibrate writes a budgets file (--output FILE), not %s\n", report);
+        return 2;
+    }
+    return 0;
+}
+
+/* memgate calibrate: runs the suite o->runs times, measuring only, and writes the
+ * budgets file (or annotations) to o->output or stdout. */
+static int calibrate(cli *o, char *const *binaries, size_t nbinaries) {
+    mg_calib *cal = mg_calib_new();
+    unsigned runs = o->runs ? o->runs : 5;
+    int rc = 0;
+    char err[2048];
+    o->ex.no_rerun = true; /* figures only: no traced re-runs, no probes */
+    o->ex.on_result = NULL;
+    for (unsigned i = 0; i < runs && !interrupted; i++) {
+        mg_run run = {0};
+        fprintf(stderr, "memgate: calibrate: run %u of %u...", i + 1, runs);
+        if (mg_exec(&o->ex, &run, err, sizeof err) != 0) {
+            fprintf(stderr, "\nmemgate: %s\n", err);
+            mg_run_free_contents(&run);
+            mg_calib_free(cal);
+            return 2;
+        }
+        fprintf(stderr, " %zu tests, %.2f s\n", run.ntests, run.duration_s);
+        if (!interrupted) mg_calib_add_run(cal, &run);
+        mg_run_free_contents(&run);
+    }
+    if (interrupted) {
+        fprintf(stderr, "memgate: calibrate: interrupted, nothing written\n");
+        mg_calib_free(cal);
+        return 128 + interrupted;
+    }
+    size_t done, left, varied;
+    mg_calib_counts(cal, &done, &left, &varied);
+    if (!done && !left) {
+        fprintf(stderr, "memgate: no test ran%s\n", o->nfilters ? " (no test matched the filter)" : "");
+        mg_calib_free(cal);
+        return 2;
+    }
+    char *what = NULL;
+    for (size_t i = 0; i < nbinaries; i++) {
+        char *next = mg_xasprintf("%s%s%s", what ? what : "", what ? ", " : "", binaries[i]);
+        free(what);
+        what = next;
+    }
+    mg_calib_opts co = {o->headroom >= 0 ? o->headroom : 0.2, o->annotations, what};
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    if (!mem || mg_calib_write(cal, &co, mem) != 0 || fclose(mem) != 0) {
+        fprintf(stderr, "memgate: calibrate: out of memory\n");
+        rc = 2;
+    } else if (o->output) {
+        if (mg_outfile_write(o->output, o->annotations ? "annotations" : "budgets file", buf, len, err,
+                             sizeof err) != 0) {
+            fprintf(stderr, "memgate: %s\n", err);
+            rc = 2;
+        }
+    } else if (fwrite(buf, 1, len, stdout) != len || fflush(stdout) != 0) {
+        rc = 2;
+    }
+    free(buf);
+    free(what);
+    if (rc == 0) {
+        fprintf(stderr, "memgate: calibrated %zu test%s over %u runs", done, done == 1 ? "" : "s", runs);
+        if (varied) fprintf(stderr, "; %zu varied (marked, their spread added)", varied);
+        if (o->output) fprintf(stderr, "; %s written to %s", o->annotations ? "annotations" : "budgets", o->output);
+        fputc('\n', stderr);
+        const char *name;
+        for (size_t i = 0; (name = mg_calib_name(cal, MG_CALIB_LEAKING, i)); i++)
+            fprintf(stderr, "memgate: calibrate: %s leaks: its budget accepts the leak (fix it instead if it is a bug)\n",
+                    name);
+        for (size_t i = 0; (name = mg_calib_name(cal, MG_CALIB_LEFT_OUT, i)); i++)
+            fprintf(stderr, "memgate: calibrate: %s left out: it crashed, hung or erred in a run\n", name);
+        if (left) rc = 1;
+    }
+    mg_calib_free(cal);
+    return rc;
+}
+
+static int cmd_run(int argc, char **argv, run_mode mode) {
+    cli o = {0};
+    bool exec_mode = mode == MODE_EXEC;
+    int first = parse_options(argc, argv, &o, exec_mode);
+    if (first < 0) return 2;
+    o.ex.torture = mode == MODE_TORTURE;
+    if (check_mode_options(&o, mode) != 0) return 2;
     if (first >= argc) {
         fprintf(stderr, "memgate: %s\n", exec_mode ? "no program given (memgate exec -- PROGRAM [ARGS...])"
                                                    : "no test binary given (memgate run [OPTIONS] BINARY...)");
@@ -652,6 +785,10 @@ static int cmd_run(int argc, char **argv, bool exec_mode, bool torture) {
     if (exec_mode) o.ex.argv = &argv[first];
 
     catch_stop_signals();
+    if (mode == MODE_CALIBRATE) {
+        rc = calibrate(&o, binaries, nbinaries);
+        goto done;
+    }
 
     run.started_at = iso_now();
     char host[256] = "";
@@ -774,9 +911,10 @@ int main(int argc, char **argv) {
         usage(stdout);
         return 0;
     }
-    if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1, false, false);
-    if (!strcmp(cmd, "exec")) return cmd_run(argc - 1, argv + 1, true, false);
-    if (!strcmp(cmd, "torture")) return cmd_run(argc - 1, argv + 1, false, true);
+    if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1, MODE_RUN);
+    if (!strcmp(cmd, "exec")) return cmd_run(argc - 1, argv + 1, MODE_EXEC);
+    if (!strcmp(cmd, "torture")) return cmd_run(argc - 1, argv + 1, MODE_TORTURE);
+    if (!strcmp(cmd, "calibrate")) return cmd_run(argc - 1, argv + 1, MODE_CALIBRATE);
     if (!strcmp(cmd, "list")) return cmd_list(argc - 1, argv + 1);
     if (!strcmp(cmd, "report")) return mg_cmd_report(argc - 1, argv + 1);
     if (!strcmp(cmd, "merge")) return mg_cmd_merge(argc - 1, argv + 1);

@@ -391,6 +391,13 @@ static void test_load_accepts(void) {
     bf = load_ok("{\"$schema\": \"https://example.org/budgets.json\", \"comment\": \"ok\","
                  " \"defaults\": {}, \"tests\": {}}");
     mg_budgets_free(bf);
+    /* A limits object's comment is a note for people (memgate calibrate writes them). */
+    bf = load_ok("{\"tests\": {\"a/n\": {\"comment\": \"varied\", \"peak_bytes\": 9}}}");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(bf);
+    mg_budgets_resolve(bf, NULL, "a", "n", &b);
+    CU_ASSERT_EQUAL(b.peak_bytes.value, 9);
+    mg_budget_free_contents(&b);
+    mg_budgets_free(bf);
 
     /* Every SIZE form and big whole numbers. */
     bf = load_ok("{\"tests\": {\"a/1\": {\"leak_bytes\": \"1.5 MiB\", \"peak_bytes\": \"2GB\"},"
@@ -492,6 +499,7 @@ static void test_error_fields(void) {
                ": tests[\"a/b\"]: unknown key \"leak\" (expected " KEYS ")");
     load_fails("{\"defaults\": {\"peak\": 1}}", 0,
                ": defaults: unknown key \"peak\" (expected " KEYS ")");
+    load_fails("{\"tests\": {\"a/b\": {\"comment\": 1}}}", 0, ": tests[\"a/b\"].comment: must be a string");
     load_fails("{\"defaults\": {\"leak_bytes\": 1, \"leak_bytes\": 2}}", 0,
                ": defaults.leak_bytes: given twice");
     /* Key paths escape quotes like the JSON they came from. */
