@@ -2,12 +2,15 @@
 """memgate as a package other projects use (driver for tests/integration, stdlib only).
 
 Subcommands, one ctest test each (see CMakeLists.txt beside this file):
-  install    `cmake --install` this build tree into WORK/prefix; check the installed files,
-             memgate.pc and that the installed CLI finds its library
+  install    `cmake --install` this build tree into WORK/prefix; check the installed files
+             (the CI templates under share/memgate/templates too, and the installed gate
+             script runs), memgate.pc (an rpath outside system directories, none in /usr,
+             installed with DESTDIR) and that the installed CLI finds its library
   consumer   docs/examples/consumer against WORK/prefix: configure, build, ctest (POST_BUILD
              discovery): per-test pass/fail, JUnit, JSON reports, -R, a budget taken away
-  pkgconfig  the consumer's test program built with `pkg-config --cflags --libs memgate`:
-             runs plainly, and under the installed memgate
+  pkgconfig  the consumer's test program built with nothing but `pkg-config --cflags --libs
+             memgate` (no hand-made rpath, no LD_LIBRARY_PATH): runs plainly, and under the
+             installed memgate, which measures it
   modes      names/ (awkward test names) in POST_BUILD and PRE_TEST mode: the same tests
              and commands, each -k pattern selecting exactly its own test
 
@@ -40,7 +43,7 @@ def clean_env():
     env = dict(os.environ)
     for k in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MEMGATE_LIBRARY", "LD_PRELOAD",
               "CTEST_PARALLEL_LEVEL", "CTEST_OUTPUT_ON_FAILURE", "CMAKE_PREFIX_PATH",
-              "PKG_CONFIG_PATH", "DESTDIR"):
+              "PKG_CONFIG_PATH", "DESTDIR", "LD_LIBRARY_PATH"):
         env.pop(k, None)
     return env
 
@@ -65,6 +68,7 @@ class Ctx:
         self.libdir = os.path.join(self.prefix, a.libdir)
         self.bindir = os.path.join(self.prefix, a.bindir)
         self.incdir = os.path.join(self.prefix, a.includedir)
+        self.datadir = os.path.join(self.prefix, a.datadir)
 
     def configure(self, src, build, *defs):
         shutil.rmtree(build, ignore_errors=True)
@@ -116,10 +120,23 @@ def fnmatch_escape(name):
 # ---- install --------------------------------------------------------------------------
 def cmd_install(ctx):
     a = ctx.a
-    for d in (a.libdir, a.bindir, a.includedir):
+    for d in (a.libdir, a.bindir, a.includedir, a.datadir):
         if os.path.isabs(d):
             print("skipped: absolute install dir %s is not relocated by --prefix" % d)
             return SKIP
+    # Into /usr (with DESTDIR): libmemgate lands in a directory the loader searches, and
+    # memgate.pc must not add an rpath there. Done first: both installs write the build
+    # tree's pkgconfig/memgate.pc.
+    destdir = os.path.join(a.work, "destdir")
+    shutil.rmtree(destdir, ignore_errors=True)
+    env = clean_env()
+    env["DESTDIR"] = destdir
+    run([a.cmake, "--install", a.build_dir, "--prefix", "/usr", "--config", a.config], env=env)
+    pc = open(os.path.join(destdir, "usr", a.libdir, "pkgconfig", "memgate.pc")).read()
+    check(re.search(r"^prefix=/usr$", pc, re.M), "memgate.pc in DESTDIR/usr: prefix\n" + pc)
+    check(re.search(r"^Libs: -L\$\{libdir\} -lmemgate$", pc, re.M),
+          "memgate.pc installed in /usr: Libs must not carry an rpath\n" + pc)
+
     shutil.rmtree(ctx.prefix, ignore_errors=True)
     run([a.cmake, "--install", a.build_dir, "--prefix", ctx.prefix, "--config", a.config])
 
@@ -154,6 +171,12 @@ def cmd_install(ctx):
     check(re.search(r"^prefix=%s$" % re.escape(ctx.prefix), pc, re.M),
           "memgate.pc does not name the install prefix:\n" + pc)
     check(re.search(r"^Version: %s$" % re.escape(v), pc, re.M), "memgate.pc version")
+    # Outside the system directories the library is found through the rpath memgate.pc
+    # hands to the linker (see the pkgconfig test for a program built that way).
+    check(re.search(r"^Libs: -L\$\{libdir\} -Wl,-rpath,\$\{libdir\} -lmemgate$", pc, re.M),
+          "memgate.pc in %s: Libs without -Wl,-rpath,${libdir}\n%s" % (ctx.prefix, pc))
+
+    check_templates(ctx)
 
     # The installed CLI finds PREFIX/<libdir>/libmemgate.so.0 on its own (no
     # MEMGATE_LIBRARY), lists a CUnit program and runs one of its tests.
@@ -168,6 +191,50 @@ def cmd_install(ctx):
     r = run([memgate, "run", "-k", "glob/star\\*", a.names_binary])
     check("1 passed" in r.out and "starlet" not in r.out, "installed memgate run -k:\n" + r.out)
     return 0
+
+
+def check_templates(ctx):
+    """The CI templates are installed under <datadir>/memgate/templates/: every file of the
+    source tree's templates/ but the HTML report's page (compiled into the CLI), with the
+    same layout and modes, and the installed gate script runs with the installed CLI."""
+    a = ctx.a
+    src = os.path.join(a.source_dir, "templates")
+    inst = os.path.join(ctx.datadir, "memgate", "templates")
+    check(os.path.isdir(inst), "not installed: %s" % os.path.relpath(inst, ctx.prefix))
+
+    def files(root):
+        return sorted(os.path.relpath(os.path.join(d, f), root)
+                      for d, _, fs in os.walk(root) for f in fs)
+
+    want = [f for f in files(src) if f != "report.html"]
+    got = files(inst)
+    check(got == want, "installed templates %s, expected %s" % (got, want))
+    for f in want:
+        mode_src = os.stat(os.path.join(src, f)).st_mode & 0o111
+        mode_inst = os.stat(os.path.join(inst, f)).st_mode & 0o111
+        check(bool(mode_src) == bool(mode_inst), "installed %s: executable bit differs" % f)
+    for f in ("memgate-gate.sh", "github/action.yml", "github/memgate-workflow.yml",
+              "gitlab/memgate.gitlab-ci.yml", "pre-commit/memgate-precommit.sh"):
+        check(f in got, "not installed: share/memgate/templates/" + f)
+    # action.yml runs $GITHUB_ACTION_PATH/../memgate-gate.sh: the layout keeps it there.
+    action = open(os.path.join(inst, "github", "action.yml")).read()
+    m = re.search(r"\$GITHUB_ACTION_PATH/(\S+?memgate-gate\.sh)", action)
+    check(m and os.access(os.path.normpath(os.path.join(inst, "github", m.group(1))), os.X_OK),
+          "installed action.yml does not find its gate script")
+
+    # The installed gate script, with the installed memgate on PATH (no MEMGATE_CLI).
+    reports = os.path.join(a.work, "gate-reports")
+    shutil.rmtree(reports, ignore_errors=True)
+    env = {k: v for k, v in clean_env().items()
+           if not k.startswith(("MEMGATE_", "GITHUB_", "CI_NODE_", "TEST_", "GTEST_"))}
+    env.update(PATH=ctx.bindir + os.pathsep + env.get("PATH", ""), MEMGATE_JOBS="2",
+               MEMGATE_BUILD_DIR=os.path.dirname(a.names_binary),
+               MEMGATE_BINARIES=a.names_binary, MEMGATE_REPORT_DIR=reports)
+    r = run(["bash", os.path.join(inst, "memgate-gate.sh")], env=env)
+    for f in ("memgate.junit.xml", "memgate.json", "memgate.html", "memgate.log"):
+        check(os.path.isfile(os.path.join(reports, f)), "installed gate script wrote no " + f)
+    doc = json.load(open(os.path.join(reports, "memgate.json")))
+    check(len(doc["tests"]) == 11, "installed gate script: %d tests in its report" % len(doc["tests"]))
 
 
 # ---- consumer -------------------------------------------------------------------------
@@ -256,16 +323,20 @@ def cmd_pkgconfig(ctx):
     check(os.path.realpath(libdir) == os.path.realpath(ctx.libdir), "pkg-config libdir " + libdir)
     check("-I" + ctx.incdir in cflags, "pkg-config --cflags memgate: %s" % cflags)
     check("-L" + ctx.libdir in libs and "-lmemgate" in libs, "pkg-config --libs memgate: %s" % libs)
+    check("-Wl,-rpath," + ctx.libdir in libs, "pkg-config --libs memgate has no rpath: %s" % libs)
+    check("LD_LIBRARY_PATH" not in env, "LD_LIBRARY_PATH is set")
 
     cunit = ["-lcunit"]
     if run([a.pkg_config, "--exists", "cunit"], env=env, expect=None).returncode == 0:
         cunit = pkg("--cflags", "--libs", "cunit").split()
     src = os.path.join(a.source_dir, "docs", "examples", "consumer")
     exe = os.path.join(root, "consumer_tests")
+    # Nothing but what pkg-config says (and CUnit): no hand-made rpath.
     run([a.cc, "-std=c11", "-g", "-o", exe, os.path.join(src, "consumer_tests.c"), *cflags, *libs,
-         *cunit, "-Wl,-rpath," + libdir], env=env)
+         *cunit], env=env)
 
-    # Plainly: an ordinary CUnit run, linked to the installed libmemgate.
+    # Plainly: an ordinary CUnit run, linked to the installed libmemgate, found through
+    # the rpath from memgate.pc (no LD_LIBRARY_PATH in clean_env()).
     r = run([exe])
     check(re.search(r"tests\s+4\s+4\s+4\s+0", r.out), "plain run:\n" + r.out)
     r = run(["ldd", exe])
@@ -275,8 +346,13 @@ def cmd_pkgconfig(ctx):
     memgate = os.path.join(ctx.bindir, "memgate")
     r = run([memgate, "run", "--budgets", os.path.join(src, "budgets.json"), exe])
     check("4 passed, 0 failed" in r.out, "memgate run with budgets:\n" + r.out)
-    r = run([memgate, "run", exe], expect=1)
+    report = os.path.join(root, "memgate.json")
+    r = run([memgate, "run", "--json", report, exe], expect=1)
     check("2 passed, 2 failed" in r.out, "memgate run without budgets:\n" + r.out)
+    tests = {t["suite"] + "/" + t["name"]: t for t in json.load(open(report))["tests"]}
+    leak = tests.get("cache/intern_keeps_strings", {})
+    check(leak.get("status") == "fail" and leak.get("leaked_bytes") == 17 and
+          leak.get("object_growth") == 3, "measured cache/intern_keeps_strings: %s" % leak)
     return 0
 
 
@@ -342,7 +418,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("command", choices=["install", "consumer", "pkgconfig", "modes"])
     for opt in ("cmake", "ctest", "generator", "build-dir", "source-dir", "work", "config",
-                "libdir", "bindir", "includedir", "version", "cc", "pkg-config", "names-binary"):
+                "libdir", "bindir", "includedir", "datadir", "version", "cc", "pkg-config",
+                "names-binary"):
         p.add_argument("--" + opt, required=True)
     a = p.parse_args()
     a.work = os.path.abspath(a.work)
