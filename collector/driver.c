@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -843,6 +844,7 @@ int mg__driver_take_over(const mg_adapter *a) {
     if (bench && *bench) fork_bench(bench);
     if (!mg__driver_active()) return 0;
     taken_over = true;
+    (void)fcntl(runner_fd, F_SETFD, FD_CLOEXEC); /* what the tests exec never sees it */
     /* The program is no longer one whole-process test. */
     whole_process = false;
     mg__window_close(&whole_win);
@@ -891,6 +893,11 @@ static void whole_process_exit(int status, void *arg) {
     exit_now(status);
 }
 
+/* In a process forked by the program: the socket is not for it, nor for what it execs. */
+static void on_fork_child(void) {
+    if (runner_fd >= 0) (void)fcntl(runner_fd, F_SETFD, FD_CLOEXEC);
+}
+
 /* Runs after the collector's own constructor (interpose.c, priority 101). */
 __attribute__((constructor(102))) static void driver_init(void) {
     const char *fd = getenv("MEMGATE_RUNNER_FD");
@@ -902,10 +909,15 @@ __attribute__((constructor(102))) static void driver_init(void) {
         return;
     }
     runner_fd = atoi(fd);
-    if (fcntl(runner_fd, F_SETFD, FD_CLOEXEC) != 0) {
+    /* Not close-on-exec yet: a wrapper script (libtool's, a shell line) that execs the
+     * real test binary keeps the same pid, and that binary takes the socket over from
+     * here (the CLI answers HELLO once; the answer waits in the socket). Processes this
+     * one forks close it (on_fork_child); a CUnit take-over makes it close-on-exec. */
+    if (fcntl(runner_fd, F_GETFD) < 0) {
         runner_fd = -1;
         return;
     }
+    pthread_atfork(NULL, NULL, on_fork_child);
     main_pid = getpid();
     const char *t = getenv("MEMGATE_TIMEOUT_MS");
     if (t && *t) timeout_ms = (unsigned)strtoul(t, NULL, 10);

@@ -153,7 +153,8 @@ const mg_frame *mg_entry_culprit(const mg_entry *e) {
 
 /* Appends a formatted string to a heap array of heap strings; with unique, an equal
  * string already there is not added again. */
-static void append_text(char ***arr, size_t *n, bool unique, const char *fmt, va_list ap) {
+__attribute__((format(printf, 4, 0))) static void append_text(char ***arr, size_t *n, bool unique, const char *fmt,
+                                                              va_list ap) {
     char buf[1024];
     vsnprintf(buf, sizeof buf, fmt, ap);
     for (size_t i = 0; unique && i < *n; i++)

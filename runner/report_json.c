@@ -711,11 +711,15 @@ static int read_baseline(jr *r, const char *where, const cJSON *test, mg_baselin
     for (int m = 0; m < MG_M_COUNT; m++) {
         if (!mg_metrics[m].baseline) continue;
         bool known;
-        /* Before schema 2 the figures were net ones and could be negative. */
-        int64_t lo = mg_metrics[m].may_be_negative || r->schema < 2 ? INT64_MIN : 0;
+        /* Before schema 2 leak and growth were net figures and could be negative: such
+         * a baseline leaked nothing (read as 0, so the report written again reads back).
+         * A peak or a count was never negative, in any schema. */
+        bool old_net = r->schema < 2 && (m == MG_M_LEAK || m == MG_M_GROWTH);
+        int64_t lo = mg_metrics[m].may_be_negative || old_net ? INT64_MIN : 0;
         if (get_int_or_null(r, at, o, mg_metrics[m].key, true, lo, INT64_MAX, &b->fig[m],
                             &known) < 0)
             return -1;
+        if (old_net && b->fig[m] < 0) b->fig[m] = 0;
     }
     if (member(r, at, o, "tolerance", false, &tol) < 0) return -1;
     if (tol && !cJSON_IsNull(tol)) {

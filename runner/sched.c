@@ -1287,10 +1287,14 @@ static void process_input(ctx *c, size_t di) {
             snprintf(line, sizeof line, "%.*s", (int)(hlen - 1), data);
             sb_consume(&d->in, hlen);
             if (mg_wire_parse_hello(line, &version, &pid) == 0 && version == MG_PROTOCOL_VERSION) {
+                /* Answered once: a second HELLO comes from a program a wrapper script
+                 * exec'd in the same process, which reads the answer still waiting. */
+                if (!d->hello) {
+                    char reply[64];
+                    snprintf(reply, sizeof reply, "HELLO memgate %d\n", MG_PROTOCOL_VERSION);
+                    send_line(d, reply);
+                }
                 d->hello = true;
-                char reply[64];
-                snprintf(reply, sizeof reply, "HELLO memgate %d\n", MG_PROTOCOL_VERSION);
-                send_line(d, reply);
             } else {
                 mg_run_add_warning(c->run,
                                    "%s: its libmemgate speaks a different protocol (%s), this memgate speaks %d: "
