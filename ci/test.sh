@@ -7,29 +7,40 @@
 #      UBSan: a quick ctest run of each, then $MG_FUZZ_SECONDS (default 30) seconds of
 #      each; a crash, leak, hang or broken property fails CI and the input is kept under
 #      build-fuzz/tests/fuzz/artifacts/.
-# Installs missing Debian packages itself (run as root). Usage: ci/test.sh
+# Installs the missing Debian packages itself (ci/deps.sh MG_BUILD_PACKAGES: what the
+# build and every test use). Run it as root, as a user who may sudo, or with sudo.
+# Each step is announced by a "== [N/7] ..." line; cmake's, the compiler's and ctest's
+# own progress lines follow it. Usage: ci/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . ci/deps.sh
+steps=7
+fuzz_seconds=${MG_FUZZ_SECONDS:-30}
+
+mg_step 1 $steps "Debian packages for the build and the tests"
 mg_ensure_packages "${MG_BUILD_PACKAGES[@]}"
 
 jobs=$(nproc 2>/dev/null || echo 2)
 export CTEST_OUTPUT_ON_FAILURE=1
 
-echo "== sanitizer build (ASan+UBSan) =="
-cmake -S . -B build-asan -DMEMGATE_WERROR=ON -DMEMGATE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+mg_step 2 $steps "sanitizer build (ASan+UBSan) in build-asan: configure and build"
+cmake -S . -B build-asan -DMEMGATE_WERROR=ON -DMEMGATE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 cmake --build build-asan -j"$jobs"
+mg_step 3 $steps "sanitizer build: every test (ctest)"
 (cd build-asan && ctest -j"$jobs" --timeout 300)
 
-echo "== release build (warnings as errors) =="
-cmake -S . -B build -DMEMGATE_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+mg_step 4 $steps "release build (warnings as errors) in build: configure and build"
+cmake -S . -B build -DMEMGATE_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j"$jobs"
+mg_step 5 $steps "release build: every test (ctest)"
 (cd build && ctest -j"$jobs" --timeout 300)
 
-echo "== fuzzing (libFuzzer, ${MG_FUZZ_SECONDS:-30} s per target) =="
+mg_step 6 $steps "fuzz build (clang, libFuzzer) in build-fuzz: configure, build, quick runs"
 # Warnings are the -Werror builds' business (gcc); clang's extra ones do not stop fuzzing.
 CC=clang cmake -S . -B build-fuzz -DMEMGATE_FUZZ=ON -DMEMGATE_SANITIZE=ON \
-    -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build-fuzz -j"$jobs" --target memgate_fuzzers
 (cd build-fuzz && ctest -L fuzz --timeout 300)
-tests/fuzz/run.sh build-fuzz "${MG_FUZZ_SECONDS:-30}"
+mg_step 7 $steps "fuzzing (libFuzzer, $fuzz_seconds s per target)"
+tests/fuzz/run.sh build-fuzz "$fuzz_seconds"
+printf '\n== ci/test.sh: every step passed (%dm%02ds)\n' $((SECONDS / 60)) $((SECONDS % 60))
