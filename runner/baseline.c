@@ -1,6 +1,9 @@
 /*
  * Baselines (contract in baseline.h): tolerance texts, loading and validating a baseline
  * file, comparing a run with it, and writing one back, merged, ratcheted or pruned.
+ * Why this file is long: the file's reader, its writer and the merge rules (selections
+ * merge, --prune only on a full run, --ratchet) must agree key for key; split apart,
+ * a key format change could reach one side only.
  *
  * Keys are built by mg_baseline_key() everywhere (compare, write), and that function
  * mends invalid UTF-8 the way the JSON report does, so a key written to the file reads

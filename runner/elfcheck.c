@@ -12,14 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "frameworks.h"
+
 /* Bytes of a "#!" line shown in a warning. */
 #define SHEBANG_SHOWN 60
 
-/* The CUnit functions that run a registry: defined in a program, CUnit is linked into it
- * and the preloaded library cannot take them over. */
-static const char *const cunit_runners[] = {"CU_basic_run_tests", "CU_automated_run_tests",
-                                            "CU_console_run_tests", "CU_curses_run_tests",
-                                            "CU_run_all_tests"};
 
 /* ELF facts read beyond those in mg_elf_info, for telling a static PIE from a library. */
 typedef struct elf_extra {
@@ -37,13 +34,13 @@ static void scan_symbols(Elf *e, Elf_Scn *scn, const GElf_Shdr *sh, mg_elf_info 
         GElf_Sym sym;
         if (!gelf_getsym(d, (int)i, &sym)) break;
         const char *name = elf_strptr(e, sh->sh_link, sym.st_name);
-        /* Every name looked for starts with 'C' or 'm': skip the rest cheaply. */
-        if (!name || (name[0] != 'C' && name[0] != 'm')) continue;
+        if (!name || !name[0]) continue;
         const bool defined = sym.st_shndx != SHN_UNDEF;
-        if (!strcmp(name, "memgate_cunit_run_with")) out->refs_memgate_cunit = true;
-        if (defined && GELF_ST_TYPE(sym.st_info) == STT_FUNC) {
-            for (size_t k = 0; k < sizeof cunit_runners / sizeof cunit_runners[0]; k++)
-                if (!strcmp(name, cunit_runners[k])) out->defines_cunit_runner = true;
+        for (size_t f = 0; f < mg_nframeworks && f < 8 * sizeof out->refs_bridge; f++) {
+            const mg_framework *fw = &mg_frameworks[f];
+            if (!strcmp(name, fw->bridge_symbol)) out->refs_bridge |= 1u << f;
+            for (size_t k = 0; defined && GELF_ST_TYPE(sym.st_info) == STT_FUNC && fw->run_symbols[k]; k++)
+                if (!strcmp(name, fw->run_symbols[k])) out->defines_runner |= 1u << f;
         }
         if (dynamic && defined && !strcmp(name, "memgate_version") &&
             (GELF_ST_BIND(sym.st_info) == STB_GLOBAL || GELF_ST_BIND(sym.st_info) == STB_WEAK) &&
@@ -251,13 +248,14 @@ int mg_check_program(const char *path, const mg_elf_info *lib, mg_strlist *warni
                    a, b);
         return -1;
     }
-    if (info.defines_cunit_runner && !info.refs_memgate_cunit) {
+    for (size_t f = 0; f < mg_nframeworks && f < 8 * sizeof info.defines_runner; f++) {
+        if (!(info.defines_runner & ~info.refs_bridge & (1u << f))) continue;
+        const mg_framework *fw = &mg_frameworks[f];
         mg_strlist_addf(warnings,
-                        "%s links CUnit statically (it defines CU_basic_run_tests itself), so "
-                        "memgate cannot take over its runner: its tests will run as one "
-                        "whole-process test. For one result per test, call memgate_cunit_run() "
-                        "from <memgate/cunit.h> where it calls CU_basic_run_tests()",
-                        path);
+                        "%s links %s statically (it defines %s itself), so memgate cannot take over "
+                        "its runner: its tests will run as one whole-process test. For one result "
+                        "per test, %s",
+                        path, fw->name, fw->run_symbols[0], fw->bridge_hint);
     }
     return 0;
 }

@@ -19,8 +19,9 @@ typedef struct mg_elf_info {
     unsigned type;                /* e_type: ET_EXEC, ET_DYN, ET_REL, ET_CORE */
     bool has_interp;              /* a PT_INTERP program header: dynamically linked */
     bool has_soname;              /* DT_SONAME: built as a shared library */
-    bool defines_cunit_runner;    /* defines CU_basic_run_tests or another CUnit runner */
-    bool refs_memgate_cunit;      /* names memgate_cunit_run_with (defined or imported) */
+    /* Bit i for mg_frameworks[i] (frameworks.h): the program defines one of its run
+     * functions (linked statically), and names memgate's entry point for it. */
+    unsigned defines_runner, refs_bridge;
     bool exports_memgate_version; /* exports memgate_version from its dynamic symbols */
 } mg_elf_info;
 

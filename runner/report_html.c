@@ -1,5 +1,8 @@
 /*
  * HTML reporter: one self-contained page per run, for people reading a CI artifact.
+ * Why this file is long: everything a reader sees without JavaScript is rendered here
+ * (header, table, one card per test with limits, tracebacks and notes), with its
+ * escaping; the template holds the layout and the script only the interactive parts.
  *
  * The page is the template templates/report.html (compiled in, see html_template.h)
  * with its "<!--mg:NAME-->" markers filled here. Everything people need to read is
@@ -785,6 +788,76 @@ static void put_entries(FILE *out, const mg_entry *e, size_t n, bool peak) {
     }
 }
 
+/* One stack as a list, its culprit frame marked: a crash site, a torture point's site. */
+static void put_stack(FILE *out, const mg_entry *e) {
+    const mg_frame *culprit = mg_entry_culprit(e);
+    fputs("<ol class=\"frames\">", out);
+    for (size_t k = 0; k < e->nframes; k++) put_frame(out, &e->frames[k], culprit == &e->frames[k]);
+    fputs("</ol>", out);
+}
+
+/* --repeat N: each measured run's figures and the steady growth per run. */
+static void put_runs(FILE *out, const mg_test_result *t) {
+    fprintf(out, "<h3>Measured runs <small>(%zu", t->nruns);
+    if (t->has_slope) {
+        char sz[48];
+        mg_format_size(t->slope_bytes, sz, sizeof sz);
+        fprintf(out, "; growth every run shows: %s%s and %" PRId64 " block%s per run", t->slope_bytes > 0 ? "+" : "",
+                sz, t->slope_blocks, t->slope_blocks == 1 ? "" : "s");
+    }
+    fputs(")</small></h3><table class=\"runs\"><thead><tr><th>run</th><th>leak</th><th>growth</th>"
+          "<th>net</th><th>net blocks</th><th>peak</th></tr></thead><tbody>",
+          out);
+    for (size_t k = 0; k < t->nruns; k++) {
+        const mg_run_figures *r = &t->runs[k];
+        char leak[48] = "\xE2\x80\x94", net[48], peak[48];
+        if (r->leak_known) mg_format_size(r->leaked_bytes, leak, sizeof leak);
+        mg_format_size(r->net_bytes, net, sizeof net);
+        mg_format_size(r->peak_bytes, peak, sizeof peak);
+        fprintf(out, "<tr><td>%zu</td><td>%s</td><td>", k + 1, leak);
+        if (r->leak_known)
+            fprintf(out, "%" PRId64, r->object_growth);
+        else
+            fputs("\xE2\x80\x94", out);
+        fprintf(out, "</td><td>%s</td><td>%" PRId64 "</td><td>%s</td></tr>", net, r->net_blocks, peak);
+    }
+    fputs("</tbody></table>", out);
+}
+
+/* memgate torture: the points that did not cope, each with its site, and a count of the
+ * rest. */
+static void put_torture(FILE *out, const mg_test_result *t) {
+    size_t bad = 0, unreached = 0;
+    for (size_t k = 0; k < t->ntorture; k++) {
+        mg_torture_outcome o = t->torture[k].outcome;
+        bad += o != MG_TO_PASS && o != MG_TO_UNREACHED;
+        unreached += o == MG_TO_UNREACHED;
+    }
+    fprintf(out,
+            "<h3>Allocation failures <small>(%" PRIu64 " allocation%s counted; %zu point%s tried, %zu went wrong",
+            t->torture_allocations, t->torture_allocations == 1 ? "" : "s", t->ntorture, t->ntorture == 1 ? "" : "s",
+            bad);
+    if (unreached) fprintf(out, ", %zu not reached", unreached);
+    fputs(")</small></h3>", out);
+    if (!bad) return;
+    fputs("<ul class=\"torture\">", out);
+    for (size_t k = 0; k < t->ntorture; k++) {
+        const mg_torture_point *p = &t->torture[k];
+        if (p->outcome == MG_TO_PASS || p->outcome == MG_TO_UNREACHED) continue;
+        fprintf(out, "<li class=\"to-%s\"><b>allocation %" PRIu64 "</b> made to fail: ", mg_torture_outcome_name(p->outcome),
+                p->alloc);
+        put_text(out, p->message ? p->message : mg_torture_outcome_name(p->outcome), 0);
+        if (p->nsite && p->site[0].nframes) {
+            fprintf(out, "<details class=\"tb\"><summary>%s</summary>",
+                    p->outcome == MG_TO_LEAK ? "where what leaked was allocated" : "where");
+            put_stack(out, &p->site[0]);
+            fputs("</details>", out);
+        }
+        fputs("</li>", out);
+    }
+    fputs("</ul>", out);
+}
+
 /* The captured output's tail: at most HTML_OUTPUT_LINES lines, HTML_OUTPUT_BYTES bytes,
  * cut at a line start (or a UTF-8 sequence start when one line is that long). */
 static void put_output(FILE *out, const char *output) {
@@ -881,6 +954,12 @@ static void put_section(FILE *out, const mg_test_result *t, size_t i, bool with_
         }
         fputs("</ul>", out);
     }
+    if (t->ncrash_site && t->crash_site[0].nframes) {
+        fputs("<h3>Crash site <small>(innermost frame first)</small></h3>", out);
+        put_stack(out, &t->crash_site[0]);
+    }
+    if (t->nruns) put_runs(out, t);
+    if (t->tortured) put_torture(out, t);
     if (t->ndiffs) put_entries(out, t->diffs, t->ndiffs, false);
     if (t->npeak_diffs) put_entries(out, t->peak_diffs, t->npeak_diffs, true);
     if (t->violations && !t->ndiffs && !t->npeak_diffs)

@@ -1,4 +1,8 @@
 /*
+ * Why this file is long: the writer and the strict reader of the report sit together
+ * so that every key is written and read in the same terms (a change to one shows
+ * beside the other); the figures themselves come from the metric table.
+ *
  * JSON reporter: writes the one-document-per-run report of DESIGN.md and reads it back
  * (`memgate report`, `memgate merge`). Reading a document this writer wrote gives back
  * every field exactly, with one limit of JSON itself: strings that are not valid UTF-8

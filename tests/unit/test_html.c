@@ -1098,6 +1098,59 @@ static void test_new_figures(void) {
     mg_run_free_contents(&run);
 }
 
+/* A crash site, the measured runs of --repeat and the points of memgate torture each get
+ * their own section in the card, with their stacks. */
+static void test_crash_repeat_torture(void) {
+    mg_run run;
+    hfx_make_run(&run);
+    mg_test_result *t = &run.tests[0];
+    t->crash_site = hfx_entries(1);
+    t->ncrash_site = 1;
+    mgt_entry(&t->crash_site[0], 0, 0, 0, 0, 2);
+    mgt_frame(&t->crash_site[0].frames[0], "strlen", NULL, 0, "/lib/x86_64-linux-gnu/libc.so.6", 0x1000);
+    mgt_frame(&t->crash_site[0].frames[1], "parse_name", "/src/parse.c", 31, "/build/t", 0x401000);
+    t->crash_site[0].culprit = 1;
+    t->repeat = 3;
+    t->nruns = 3;
+    t->runs = mg_xcalloc(3, sizeof *t->runs);
+    for (size_t k = 0; k < 3; k++)
+        t->runs[k] = (mg_run_figures){.leaked_bytes = 64, .object_growth = 1, .net_bytes = 64, .net_blocks = 1,
+                                      .peak_bytes = 128 * (int64_t)(k + 1), .leak_known = true};
+    t->has_slope = true;
+    t->slope_bytes = 64;
+    t->slope_blocks = 1;
+    t->tortured = true;
+    t->torture_allocations = 3;
+    t->ntorture = 3;
+    t->torture = mg_xcalloc(3, sizeof *t->torture);
+    t->torture[0] = (mg_torture_point){.alloc = 1, .outcome = MG_TO_PASS};
+    t->torture[1] = (mg_torture_point){.alloc = 2, .outcome = MG_TO_LEAK, .leaked_bytes = 16, .object_growth = 1,
+                                       .message = mg_xstrdup("leaked 16 B in 1 block on the error path")};
+    t->torture[1].site = hfx_entries(1);
+    t->torture[1].nsite = 1;
+    mgt_entry(&t->torture[1].site[0], 16, 16, 1, 1, 1);
+    mgt_frame(&t->torture[1].site[0].frames[0], "config_load", "/src/config.c", 32, "/build/t", 0x402000);
+    t->torture[2] = (mg_torture_point){.alloc = 3, .outcome = MG_TO_UNREACHED};
+    char *html = render(&run, "crash_repeat_torture.html");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(html);
+    const char *sec = strstr(html, "id=\"t-0\"");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sec);
+    const char *crash = strstr(sec, "<h3>Crash site <small>(innermost frame first)</small></h3><ol class=\"frames\">");
+    CU_ASSERT_PTR_NOT_NULL(crash);
+    if (crash) CU_ASSERT_PTR_NOT_NULL(strstr(crash, "<li class=\"culprit\">"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(sec, "<h3>Measured runs <small>(3; growth every run shows: +64 B and 1 block per "
+                                       "run)</small></h3>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(sec, "<tr><td>3</td><td>64 B</td><td>1</td><td>64 B</td><td>1</td><td>384 B</td></tr>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(sec, "<h3>Allocation failures <small>(3 allocations counted; 3 points tried, 1 went "
+                                       "wrong, 1 not reached)</small></h3>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(sec, "<li class=\"to-leak\"><b>allocation 2</b> made to fail: leaked 16 B in 1 "
+                                       "block on the error path<details class=\"tb\"><summary>where what leaked was "
+                                       "allocated</summary>"));
+    CU_ASSERT_EQUAL(mgt_count_of(html, "<li class=\"to-"), 1); /* passing and unreached points are only counted */
+    free(html);
+    mg_run_free_contents(&run);
+}
+
 /* `memgate report` and `memgate merge` take what `memgate run --json` wrote, exactly:
  * limits and figures beyond 2^53 come out as they went in; warnings and an
  * interrupted input carry over into the merged report. */
@@ -1160,6 +1213,7 @@ MGT_MAIN({
         {"empty_and_plain", test_empty_and_plain},
         {"atomic_write", test_atomic_write},
         {"new_figures", test_new_figures},
+        {"crash_repeat_torture", test_crash_repeat_torture},
         {"order", test_order},
         {"one_sentence", test_one_sentence},
         {"tracebacks", test_tracebacks},

@@ -193,8 +193,6 @@ static void test_builtin_suppresses_libc(void) {
         {frame("__gconv_load_cache", NULL, NULL), "^__gconv_load_cache$"},
         {frame("__nss_database_lookup2", NULL, NULL), "^__nss_"},
         {frame("__new_exitfn", NULL, NULL), "^__new_exitfn$"},
-        {frame("add_failure", "TestRun.c", "/lib/libcunit.so.1"), "^add_failure$"},
-        {frame("CU_assertImplementation", NULL, NULL), "^CU_assertImplementation$"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *p = match1(s, cases[i].f);
