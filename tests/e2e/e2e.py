@@ -355,7 +355,7 @@ def check_budgets(ck, doc, want):
 
 def cmd_budgets_file(env, ck):
     # The exact entry comes first in the file: it must beat the glob whatever the order.
-    path = write(env, "budgets.json", json.dumps({
+    path = write(env, "limits.budgets.json", json.dumps({
         "defaults": {"leak_bytes": 60},
         "tests": {
             "leaky/cache_unbounded": {"leak_bytes": 446},
@@ -417,7 +417,7 @@ def cmd_budgets_cli(env, ck):
 
 
 def cmd_budgets_annotation(env, ck):
-    path = write(env, "budgets.json", json.dumps({
+    path = write(env, "limits.budgets.json", json.dumps({
         "defaults": {"peak_bytes": "64 MiB"},
         "tests": {"annotated/*": {"leak_bytes": "1 MiB", "object_growth": 100},
                   "annotated/leak_over_budget": {"leak_bytes": "1 MiB", "object_growth": 100}}}))
