@@ -169,7 +169,7 @@ def produce_reports(args, c, work):
         if c.ok(os.path.exists(path), f"{name}: no report written"):
             reports[name] = path
 
-    budgets = os.path.join(work, "budgets.json")
+    budgets = os.path.join(work, "limits.budgets.json")
     with open(budgets, "w", encoding="utf-8") as f:
         json.dump({"defaults": {"peak_bytes": "64 MiB"},
                    "tests": {"leaky/cache_*": {"leak_bytes": "1 KiB"},
