@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # the package arrays are used by the scripts that source this
 # Sourced by the ci/*.sh scripts: the Debian packages memgate needs, a function that
 # installs the missing ones, and the step headers the scripts print.
 #
