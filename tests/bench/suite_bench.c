@@ -1,8 +1,12 @@
 /*
- * suite_bench: a CUnit suite of 20 allocation-heavy tests that all pass and leak
+ * suite_bench: a CUnit suite of 25 allocation-heavy tests that all pass and leak
  * nothing. It is the workload for timing `memgate run` on a realistic test binary
- * (fork per test, collector on, snapshots before and after) against a plain run.
- * Each test makes tens of thousands to a few hundred thousand allocations.
+ * (fork per test, collector on, windows before and after) against a plain run
+ * (docs/performance.md, target: `memgate run -j 1` <= 1.3x the plain run).
+ * Each test makes tens of thousands to a few million allocations; the heaviest are
+ * 2,000,000 malloc/free pairs over 1,024 random slots of 16..512 B (churn_slots), a
+ * complete binary tree of depth 20 (tree_depth20: 1,048,575 nodes live at once) and
+ * 200,000 reallocs of growing buffers (realloc_grow).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -221,6 +225,142 @@ static uint64_t large_workload(unsigned rounds, unsigned count, size_t size)
     return sum;
 }
 
+/* n malloc/free pairs: each step frees a pseudo-random one of `slots` slots and puts a
+ * new block of min..max bytes in it (the allocator's free lists stay busy). */
+static uint64_t slots_workload(unsigned n, unsigned slots, unsigned min, unsigned max)
+{
+    void **slot = calloc(slots, sizeof *slot);
+    if (!slot)
+        return 0;
+    uint64_t x = 0x9E3779B97F4A7C15ULL, sum = 0;
+    for (unsigned i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        unsigned k = (unsigned)(x % slots);
+        size_t size = min + (size_t)((x >> 20) % (max - min + 1));
+        free(slot[k]);
+        slot[k] = malloc(size);
+        if (slot[k])
+            ((unsigned char *)slot[k])[size - 1] = (unsigned char)i;
+        sum += size;
+    }
+    for (unsigned i = 0; i < slots; i++)
+        free(slot[i]);
+    free(slot);
+    return sum;
+}
+
+struct tnode {
+    struct tnode *left, *right;
+    uint64_t key;
+};
+
+static struct tnode *tree_build(unsigned depth, uint64_t key)
+{
+    if (!depth)
+        return NULL;
+    struct tnode *node = malloc(sizeof *node);
+    if (!node)
+        return NULL;
+    node->key = key;
+    node->left = tree_build(depth - 1, 2 * key + 1);
+    node->right = tree_build(depth - 1, 2 * key + 2);
+    return node;
+}
+
+static uint64_t tree_free(struct tnode *node)
+{
+    if (!node)
+        return 0;
+    uint64_t sum = node->key + tree_free(node->left) + tree_free(node->right);
+    free(node);
+    return sum;
+}
+
+/* A complete binary tree of the given depth (2^depth - 1 nodes), summed and freed. */
+static uint64_t tree_workload(unsigned depth)
+{
+    return tree_free(tree_build(depth, 0)) + 1;
+}
+
+/* `nbuf` buffers grown by small steps with realloc, `steps` times each, in an
+ * interleaved order (so a realloc often has to move its block): nbuf * steps reallocs. */
+static uint64_t realloc_workload(unsigned nbuf, unsigned steps)
+{
+    char **buf = calloc(nbuf, sizeof *buf);
+    size_t *len = calloc(nbuf, sizeof *len);
+    if (!buf || !len) {
+        free(buf);
+        free(len);
+        return 0;
+    }
+    uint64_t sum = 0;
+    for (unsigned s = 0; s < steps; s++) {
+        for (unsigned b = 0; b < nbuf; b++) {
+            size_t grow = 1 + (b * 7u + s) % 24;
+            char *p = realloc(buf[b], len[b] + grow);
+            if (!p)
+                continue;
+            memset(p + len[b], (int)(s & 0x7f), grow);
+            buf[b] = p;
+            len[b] += grow;
+        }
+    }
+    for (unsigned b = 0; b < nbuf; b++) {
+        sum += len[b] + (unsigned char)buf[b][0];
+        free(buf[b]);
+    }
+    free(buf);
+    free(len);
+    return sum;
+}
+
+/* n formatted strings duplicated with strdup and kept in an array, then freed. */
+static uint64_t strdup_workload(unsigned n)
+{
+    char **s = malloc(n * sizeof *s);
+    if (!s)
+        return 0;
+    uint64_t sum = 0;
+    for (unsigned i = 0; i < n; i++) {
+        char tmp[48];
+        snprintf(tmp, sizeof tmp, "key-%u/value-%u", i, i * 2654435761u);
+        s[i] = strdup(tmp);
+    }
+    for (unsigned i = 0; i < n; i++) {
+        if (s[i])
+            sum += strlen(s[i]);
+        free(s[i]);
+    }
+    free(s);
+    return sum;
+}
+
+/* n aligned blocks (posix_memalign, alignments 16..4096), `live` of them at a time. */
+static uint64_t aligned_workload(unsigned n, unsigned live)
+{
+    void **slot = calloc(live, sizeof *slot);
+    if (!slot)
+        return 0;
+    uint64_t sum = 0;
+    for (unsigned i = 0; i < n; i++) {
+        unsigned k = (i * 40503u) % live;
+        size_t align = (size_t)16 << (i % 9);
+        size_t size = 16 + (i * 13u) % 2000;
+        free(slot[k]);
+        slot[k] = NULL;
+        if (posix_memalign(&slot[k], align, size) == 0) {
+            ((unsigned char *)slot[k])[0] = (unsigned char)i;
+            sum += size;
+        }
+    }
+    for (unsigned i = 0; i < live; i++)
+        free(slot[i]);
+    free(slot);
+    return sum;
+}
+
 /* ---- Tests ------------------------------------------------------------------------- */
 #define BENCH_TEST(name, expr)                                                          \
     static void name(void)                                                              \
@@ -249,6 +389,11 @@ BENCH_TEST(test_huge_blocks, large_workload(10, 4, 8 * 1024 * 1024))
 BENCH_TEST(test_mixed_list_hash, list_workload(20000, 128) + hash_workload(20000, 4096))
 BENCH_TEST(test_mixed_string_bst, string_workload(100, 500) + bst_workload(20000))
 BENCH_TEST(test_mixed_pool_matrix, pool_workload(50000, 512, 1024) + matrix_workload(10, 500, 64))
+BENCH_TEST(test_churn_slots, slots_workload(2000000, 1024, 16, 512))
+BENCH_TEST(test_tree_depth20, tree_workload(20))
+BENCH_TEST(test_realloc_grow, realloc_workload(1000, 200))
+BENCH_TEST(test_strdup_many, strdup_workload(200000))
+BENCH_TEST(test_aligned_blocks, aligned_workload(100000, 256))
 
 int main(int argc, char **argv)
 {
@@ -275,5 +420,11 @@ int main(int argc, char **argv)
     fixture_add(patterns, "mixed_list_hash", test_mixed_list_hash);
     fixture_add(patterns, "mixed_string_bst", test_mixed_string_bst);
     fixture_add(patterns, "mixed_pool_matrix", test_mixed_pool_matrix);
+    CU_pSuite heavy = fixture_check_suite(CU_add_suite("bench_heavy", NULL, NULL));
+    fixture_add(heavy, "churn_slots", test_churn_slots);
+    fixture_add(heavy, "tree_depth20", test_tree_depth20);
+    fixture_add(heavy, "realloc_grow", test_realloc_grow);
+    fixture_add(heavy, "strdup_many", test_strdup_many);
+    fixture_add(heavy, "aligned_blocks", test_aligned_blocks);
     return fixture_run(argc, argv);
 }

@@ -1,15 +1,26 @@
 /*
- * trivial_suite: 10,000 trivial passing tests (10 suites of 1,000), registered in loops.
+ * trivial_suite: 2,000 trivial passing tests (20 suites of 100), registered in loops.
  * The tests do almost nothing, so timing `memgate run` on this binary measures the
- * runner's fixed cost per test: fork, collector start, snapshots, the pipe back, and
- * report writing.
+ * runner's fixed cost per test: fork, windows, the pipe back, and report writing
+ * (docs/performance.md: per-test cost against a bare fork+waitpid of this binary, and
+ * -j 2 against -j 1).
+ *
+ * Built a second time as tiny_suite with TRIVIAL_SUITES=10 and TRIVIAL_TESTS=20: 200
+ * tests, for comparing `memgate run` with `valgrind --leak-check=full` on the same
+ * binary.
  */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "../fixtures/fixture.h"
 
-enum { SUITES = 10, TESTS_PER_SUITE = 1000 };
+#ifndef TRIVIAL_SUITES
+#define TRIVIAL_SUITES 20
+#endif
+#ifndef TRIVIAL_TESTS
+#define TRIVIAL_TESTS 100
+#endif
+enum { SUITES = TRIVIAL_SUITES, TESTS_PER_SUITE = TRIVIAL_TESTS };
 
 static volatile unsigned g_counter;
 
