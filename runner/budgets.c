@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "jsonutil.h"
+#include "suggest.h"
 #include "util.h"
 
 /* The settings a budgets file entry may give besides limits; their fields follow the
@@ -45,12 +46,24 @@ typedef struct test_rule {
     file_entry e;
 } test_rule;
 
+/* The tests resolved against a file (mg_budgets_resolve), for finding the "tests" keys
+ * that match none of them (mg_budgets_unmatched). The file is const while tests are
+ * resolved; this record behind its pointer is not. */
+typedef struct resolved_tests {
+    bool *matched;   /* per rule: some resolved test matched it */
+    char **names;    /* every "suite/test" resolved, each once, in order */
+    size_t nnames, capnames;
+    size_t *slots;   /* hash set over names: index + 1, 0 = empty */
+    size_t nslots;
+} resolved_tests;
+
 struct mg_budget_file {
     char *path;
     char *defaults_origin; /* "PATH: defaults" */
     file_entry defaults;
     test_rule *rules; /* in file order */
     size_t nrules;
+    resolved_tests *seen;
 };
 
 static void free_entry(file_entry *e) {
@@ -359,6 +372,8 @@ int mg_budgets_load(const char *path, mg_budget_file **out, char *err, size_t er
         mg_budgets_free(bf);
         return -1;
     }
+    bf->seen = mg_xcalloc(1, sizeof *bf->seen);
+    bf->seen->matched = mg_xcalloc(bf->nrules ? bf->nrules : 1, sizeof *bf->seen->matched);
     *out = bf;
     return 0;
 }
@@ -374,6 +389,13 @@ void mg_budgets_free(mg_budget_file *bf) {
     free_entry(&bf->defaults);
     free(bf->defaults_origin);
     free(bf->path);
+    if (bf->seen) {
+        for (size_t i = 0; i < bf->seen->nnames; i++) free(bf->seen->names[i]);
+        free(bf->seen->names);
+        free(bf->seen->slots);
+        free(bf->seen->matched);
+        free(bf->seen);
+    }
     free(bf);
 }
 
@@ -437,6 +459,36 @@ static size_t rule_rank(const test_rule *r, const char *name) {
     return 0;
 }
 
+static size_t hash_name(const char *s) {
+    size_t h = 14695981039346656037u; /* FNV-1a */
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return h;
+}
+
+/* Records name among the tests resolved against bf, once. */
+static void note_seen(const mg_budget_file *bf, const char *name) {
+    resolved_tests *st = bf->seen;
+    if (st->nnames * 2 >= st->nslots) { /* keep the set at most half full */
+        free(st->slots);
+        st->nslots = st->nslots ? st->nslots * 2 : 256;
+        st->slots = mg_xcalloc(st->nslots, sizeof *st->slots);
+        for (size_t i = 0; i < st->nnames; i++) {
+            size_t k = hash_name(st->names[i]) & (st->nslots - 1);
+            while (st->slots[k]) k = (k + 1) & (st->nslots - 1);
+            st->slots[k] = i + 1;
+        }
+    }
+    size_t k = hash_name(name) & (st->nslots - 1);
+    for (; st->slots[k]; k = (k + 1) & (st->nslots - 1))
+        if (strcmp(st->names[st->slots[k] - 1], name) == 0) return;
+    if (st->nnames == st->capnames) {
+        st->capnames = st->capnames ? st->capnames * 2 : 64;
+        st->names = mg_xrealloc(st->names, st->capnames * sizeof *st->names);
+    }
+    st->names[st->nnames++] = mg_xstrdup(name);
+    st->slots[k] = st->nnames;
+}
+
 void mg_budgets_resolve(const mg_budget_file *bf, const mg_cli_limits *cli, const char *suite,
                         const char *test, mg_budget *out) {
     mg_budget_init_builtin(out);
@@ -449,6 +501,7 @@ void mg_budgets_resolve(const mg_budget_file *bf, const mg_cli_limits *cli, cons
     if (bf->nrules == 0) return;
 
     char *name = mg_xasprintf("%s/%s", suite ? suite : "", test ? test : "");
+    note_seen(bf, name);
     /* Per field, the best rank wins; a strict '>' keeps the first rule in file order
      * among equals. */
     const test_rule *best[N_FIELDS] = {NULL};
@@ -457,6 +510,7 @@ void mg_budgets_resolve(const mg_budget_file *bf, const mg_cli_limits *cli, cons
         const test_rule *r = &bf->rules[i];
         size_t rank = rule_rank(r, name);
         if (rank == 0) continue;
+        bf->seen->matched[i] = true;
         for (int f = 0; f < N_FIELDS; f++) {
             if (r->e.has[f] && rank > best_rank[f]) {
                 best[f] = r;
@@ -510,4 +564,72 @@ unsigned mg_budget_check(const mg_budget *b, const int64_t fig[MG_M_COUNT], unsi
         if (fig[m] > limit) viol |= MG_M_BIT(m);
     }
     return viol;
+}
+
+/* ---- keys that match no test --------------------------------------------------- */
+
+/* The part of name before its first '/' (the suite), as a heap string. */
+static char *suite_of(const char *name) {
+    size_t n = strcspn(name, "/");
+    char *s = mg_xcalloc(1, n + 1);
+    memcpy(s, name, n);
+    return s;
+}
+
+/* What a key that matches nothing was probably meant to be, as a heap string, or NULL:
+ * for a plain "suite/test" the nearest test name; for a glob "SUITE/GLOB" with a plain
+ * SUITE, the glob with the nearest suite name, when that glob matches a test. */
+static char *suggest_key(const resolved_tests *st, const char *key) {
+    if (!strpbrk(key, "*?[")) {
+        const char *s = mg_suggest(key, (const char *const *)st->names, st->nnames);
+        return s ? mg_xstrdup(s) : NULL;
+    }
+    const char *slash = strchr(key, '/');
+    if (!slash) return NULL;
+    char *suite = suite_of(key);
+    char *found = NULL;
+    if (!strpbrk(suite, "*?[")) {
+        /* The distinct suites, in the order their first test was seen. */
+        char **suites = mg_xcalloc(st->nnames ? st->nnames : 1, sizeof *suites);
+        size_t n = 0;
+        for (size_t i = 0; i < st->nnames; i++) {
+            char *s = suite_of(st->names[i]);
+            if (n && strcmp(suites[n - 1], s) == 0) {
+                free(s);
+                continue;
+            }
+            suites[n++] = s;
+        }
+        const char *near = mg_suggest(suite, (const char *const *)suites, n);
+        if (near) {
+            char *candidate = mg_xasprintf("%s%s", near, slash);
+            for (size_t i = 0; i < st->nnames && !found; i++)
+                if (fnmatch(candidate, st->names[i], 0) == 0) found = candidate;
+            if (!found) free(candidate);
+        }
+        for (size_t i = 0; i < n; i++) free(suites[i]);
+        free(suites);
+    }
+    free(suite);
+    return found;
+}
+
+size_t mg_budgets_unmatched(const mg_budget_file *bf, mg_strlist *out) {
+    if (!bf || !bf->seen) return 0;
+    size_t count = 0;
+    for (size_t i = 0; i < bf->nrules; i++) {
+        if (bf->seen->matched[i]) continue;
+        count++;
+        char *near = suggest_key(bf->seen, bf->rules[i].key);
+        if (near) {
+            char shown[256];
+            mg_json_escape_key(near, shown, sizeof shown);
+            mg_strlist_addf(out, "%s matches no test of this run (did you mean \"%s\"?)",
+                            bf->rules[i].origin, shown);
+            free(near);
+        } else {
+            mg_strlist_addf(out, "%s matches no test of this run", bf->rules[i].origin);
+        }
+    }
+    return count;
 }

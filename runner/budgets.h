@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "model.h"
+#include "util.h"
 
 #define MG_LIMIT_UNSET (-2LL) /* "not given at this level" */
 
@@ -50,9 +51,17 @@ void mg_budgets_free(mg_budget_file *bf);
  * NULL). Every field is resolved on its own: a level that does not mention it leaves it
  * to the level below. A list (alloc_functions) is replaced, not extended, by a higher
  * level. out's strings are heap copies owned by out (free with mg_budget_free_contents);
- * out is overwritten without being freed. */
+ * out is overwritten without being freed. Every suite/test resolved is also recorded in
+ * bf, with the "tests" keys it matched, for mg_budgets_unmatched. */
 void mg_budgets_resolve(const mg_budget_file *bf, const mg_cli_limits *cli,
                         const char *suite, const char *test, mg_budget *out);
+
+/* The "tests" keys of bf that matched none of the tests resolved against it so far (a
+ * run resolves every test its binaries list, selected or not), one message each,
+ * appended to out (may be NULL), with the nearest test name when one is close:
+ *   budgets.json: tests["parser/parse_smal"] matches no test of this run (did you mean "parser/parse_small"?)
+ * Returns how many keys matched nothing (0 when bf is NULL). */
+size_t mg_budgets_unmatched(const mg_budget_file *bf, mg_strlist *out);
 
 /* Applies an in-code annotation on top: values[m] is the annotation's field for metric
  * m, MG_LIMIT_UNSET when the annotation leaves it alone; MG_UNLIMITED (-1) lifts a

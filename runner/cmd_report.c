@@ -143,7 +143,7 @@ int mg_cmd_report(int argc, char **argv) {
     }
     int rc = verdict(&run);
     if (console || (!junit && !html && !json)) {
-        mg_console_opts opts = {false, 0, 0, verbose, MG_GROUP_LINE};
+        mg_console_opts opts = {false, 0, 0, verbose, MG_GROUP_LINE, false};
         opts.color = !strcmp(color, "always") ||
                      (!strcmp(color, "auto") && isatty(STDOUT_FILENO) && !getenv("NO_COLOR"));
         mg_console_summary(stdout, &run, &opts);

@@ -15,4 +15,12 @@ int mg_cmd_report(int argc, char **argv);
  *   inputs. */
 int mg_cmd_merge(int argc, char **argv);
 
+/* memgate suppress REPORT.json [-k GLOB]... [--exclude GLOB]... [--budgets]
+ *   Prints what would accept the failing tests of a JSON report: leak:PATTERN lines for
+ *   `memgate run --suppressions FILE` (one per culprit function of each leaked
+ *   traceback), or with --budgets a budgets file with the measured figures. Exit
+ *   status 0 when the output accepts every selected failing test (or there is none),
+ *   1 when some could not be accepted (said on stderr), 2 usage or input error. */
+int mg_cmd_suppress(int argc, char **argv);
+
 #endif

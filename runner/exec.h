@@ -14,6 +14,24 @@
 #include "model.h"
 #include "suppress.h"
 
+/* A test process running now, for live progress (mg_exec_opts.on_tick). */
+typedef struct mg_exec_running {
+    const char *binary;
+    const char *suite; /* NULL while the binary starts: lists its tests, or runs as a
+                        * whole-process test */
+    const char *name;  /* the test or "(suite)"; NULL for a suite child that runs all
+                        * its suite's tests in order (--isolation suite) */
+    double seconds;    /* since it started */
+} mg_exec_running;
+
+/* What the run is doing, handed to on_tick. */
+typedef struct mg_exec_tick {
+    const mg_exec_running *running;
+    size_t nrunning;
+    size_t done, known; /* as for on_result */
+    bool known_final;   /* every binary has listed its tests: known is the run's total */
+} mg_exec_tick;
+
 typedef struct mg_exec_opts {
     char **binaries;        /* paths; with `exec`, one binary and its arguments in argv */
     size_t nbinaries;
@@ -36,6 +54,11 @@ typedef struct mg_exec_opts {
     const mg_tolerance *tolerance; /* NULL: the defaults */
     /* Called when a test's result is final (progress output). */
     void (*on_result)(const mg_test_result *t, size_t done, size_t known, void *ctx);
+    /* Called from the scheduler's loop before it starts more work: at least every
+     * 100 ms while the run goes on, and after anything happened (live progress, checks
+     * once the total is known). Nonzero stops the run as an interruption does. May be
+     * NULL. */
+    int (*on_tick)(const mg_exec_tick *tick, void *ctx);
     void *ctx;
     volatile int *interrupted; /* set asynchronously: stop and keep what finished */
     /* List mode: report each test of each binary through on_listed and run nothing

@@ -16,12 +16,22 @@ typedef struct mg_console_opts {
     size_t max_frames;   /* frames shown per traceback (default 8) */
     bool verbose;        /* also show passing tests' figures */
     mg_group_by group_by; /* how tracebacks are grouped (default: by line of the culprit) */
+    bool quiet;          /* the summary: only problems, warnings and the closing line */
 } mg_console_opts;
 
 /* One line for a finished test, printed while the run goes on (index counts from 1):
  *   "[ 3/12] PASS  suite/test   leak 0 B  growth 0  peak 12.0 KiB   0.01 s" */
 void mg_console_test_line(FILE *out, const mg_test_result *t, size_t index, size_t total,
                           const mg_console_opts *opts);
+
+/* The part of that line after "[ i/n] ", without its newline (heap string): for a line
+ * printed later, once its total is known. */
+char *mg_console_line_body(const mg_test_result *t, const mg_console_opts *opts);
+
+/* Prints "[ i/n] " BODY TRAILER and a newline; trailer (may be NULL) is what live
+ * progress adds at the end, e.g. "  ETA 0:41". */
+void mg_console_put_line(FILE *out, size_t index, size_t total, const char *body,
+                         const char *trailer);
 
 /* The closing part: each problem test with measured vs budget (KiB/MiB), its assertion
  * failures, its few top tracebacks as "function (file:line)" chains innermost first,

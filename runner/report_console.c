@@ -145,7 +145,6 @@ static void put_line_body(FILE *out, const mg_test_result *t, bool color) {
         free(o);
     }
     if (t->status != MG_ST_SKIP) fprintf(out, "  %.2f s", t->duration_s);
-    fputc('\n', out);
 }
 
 static size_t digits(size_t n) {
@@ -159,9 +158,28 @@ static size_t digits(size_t n) {
 
 void mg_console_test_line(FILE *out, const mg_test_result *t, size_t index, size_t total,
                           const mg_console_opts *opts) {
-    bool color = opts && opts->color;
-    fprintf(out, "[%*zu/%zu] ", (int)digits(total), index, total);
-    put_line_body(out, t, color);
+    char *body = mg_console_line_body(t, opts);
+    mg_console_put_line(out, index, total, body, NULL);
+    free(body);
+}
+
+char *mg_console_line_body(const mg_test_result *t, const mg_console_opts *opts) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    if (!mem) return mg_xstrdup("");
+    put_line_body(mem, t, opts && opts->color);
+    if (fclose(mem) != 0 || !buf) {
+        free(buf);
+        return mg_xstrdup("");
+    }
+    return buf;
+}
+
+void mg_console_put_line(FILE *out, size_t index, size_t total, const char *body,
+                         const char *trailer) {
+    fprintf(out, "[%*zu/%zu] %s%s\n", (int)digits(total), index, total, body ? body : "",
+            trailer ? trailer : "");
     fflush(out);
 }
 
@@ -284,26 +302,31 @@ static void put_baseline_line(FILE *out, const mg_run *run) {
 
 void mg_console_summary(FILE *out, const mg_run *run, const mg_console_opts *opts) {
     mg_console_opts defaults = {false, MG_REPORT_DEFAULT_TRACEBACKS, MG_REPORT_DEFAULT_FRAMES,
-                                false, MG_GROUP_LINE};
+                                false, MG_GROUP_LINE, false};
     if (!opts) opts = &defaults;
-    bool listed = false;
+    bool listed = false, problems = false;
     for (size_t i = 0; i < run->ntests; i++) {
         const mg_test_result *t = &run->tests[i];
         if (t->status == MG_ST_PASS || t->status == MG_ST_SKIP) {
-            if (opts->verbose) {
+            if (opts->verbose && !opts->quiet) {
                 if (!listed) fputc('\n', out);
                 put_line_body(out, t, opts->color);
+                fputc('\n', out);
                 listed = true;
             }
             continue;
         }
         put_problem(out, t, opts);
+        problems = true;
     }
     mg_tally n;
     mg_run_tally(run, &n);
-    fprintf(out, "\nmemgate: ran %zu test%s in %.2f s\n", n.total, n.total == 1 ? "" : "s",
+    /* Quiet: the closing lines only, set apart by a blank line only from accounts of
+     * problems above them; the baseline line only when tests went missing. */
+    if (!opts->quiet || problems) fputc('\n', out);
+    fprintf(out, "memgate: ran %zu test%s in %.2f s\n", n.total, n.total == 1 ? "" : "s",
             run->duration_s);
-    if (run->baseline_path) put_baseline_line(out, run);
+    if (run->baseline_path && (!opts->quiet || run->nbaseline_removed)) put_baseline_line(out, run);
     for (size_t i = 0; i < run->nwarnings; i++) {
         fputs("memgate: warning: ", out);
         put_clean(out, run->warnings[i] ? run->warnings[i] : "", true, 400);

@@ -125,6 +125,7 @@ typedef struct job {
     int drv;              /* the driver running it, -1 while queued */
     uint64_t deadline;
     bool done;
+    uint64_t started;     /* when it was sent to its driver (progress, on_tick) */
 } job;
 
 typedef struct driver {
@@ -234,7 +235,7 @@ static size_t add_job(ctx *c, size_t bin, int what, unsigned index, int round, b
         c->capjobs = c->capjobs ? c->capjobs * 2 : 256;
         c->jobs = mg_xrealloc(c->jobs, c->capjobs * sizeof *c->jobs);
     }
-    c->jobs[c->njobs] = (job){bin, what, index, round, trace, warmups, 0, -1, 0, false};
+    c->jobs[c->njobs] = (job){bin, what, index, round, trace, warmups, 0, -1, 0, false, 0};
     return c->njobs++;
 }
 
@@ -364,6 +365,7 @@ static void dispatch_job(ctx *c, size_t j, size_t di) {
     }
     if (n < 0 || (size_t)n >= sizeof line) n = (int)sizeof line - 1;
     jb->drv = (int)di;
+    jb->started = now_ns();
     d->job = (int)j;
     if (c->o->timeout_ms) {
         /* A suite child runs many tests, each under the timeout (the driver resets it
@@ -1496,6 +1498,33 @@ static void kill_everything(ctx *c) {
     mg_kill_strays(NULL, 0, strays, 8);
 }
 
+/* Tells o->on_tick what runs now (drivers still listing, then each driver's job) and
+ * whether the total is final; returns its answer. */
+static int tick(ctx *c) {
+    mg_exec_running *rn = mg_xcalloc(c->ndrv ? c->ndrv : 1, sizeof *rn);
+    size_t n = 0;
+    uint64_t now = now_ns();
+    for (size_t i = 0; i < c->ndrv; i++) {
+        const driver *d = &c->drv[i];
+        const binary *b = &c->bins[d->bin];
+        if (!d->alive) continue;
+        if (!d->listed && !b->listed) {
+            rn[n++] = (mg_exec_running){b->path, NULL, NULL, (double)(now - d->started) / 1e9};
+        } else if (d->job >= 0) {
+            const job *jb = &c->jobs[d->job];
+            const mg_test_result *r = jb->what == J_TEST ? &b->tests[jb->index].r
+                                      : jb->what == J_SUITEONLY ? &b->suites[jb->index].entry.r
+                                                                : NULL;
+            const char *suite = r ? r->suite : jb->what == J_SUITE ? b->list.suites[jb->index].name : NULL;
+            rn[n++] = (mg_exec_running){b->path, suite, r ? r->name : NULL, (double)(now - jb->started) / 1e9};
+        }
+    }
+    mg_exec_tick tk = {rn, n, c->done, c->known, c->next_shard_bin >= c->nbins};
+    int stop = c->o->on_tick(&tk, c->o->ctx);
+    free(rn);
+    return stop;
+}
+
 int mg_exec(const mg_exec_opts *o, mg_run *run, char *err, size_t errlen) {
     (void)err;
     (void)errlen;
@@ -1517,6 +1546,11 @@ int mg_exec(const mg_exec_opts *o, mg_run *run, char *err, size_t errlen) {
     size_t pfd_cap = 0;
     for (;;) {
         if (o->interrupted && *o->interrupted) {
+            kill_everything(&c);
+            run->interrupted = true;
+            break;
+        }
+        if (o->on_tick && tick(&c) != 0) {
             kill_everything(&c);
             run->interrupted = true;
             break;

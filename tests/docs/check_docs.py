@@ -104,13 +104,16 @@ def cli_facts(source, memgate):
         for fn in ("report_usage", "merge_usage"):
             sub_usage += c_string_literals(c_function_body(src, fn) or "")
         envs |= set(re.findall(r'getenv\("([A-Z][A-Z0-9_]*)"\)', src))
+    suppress_c = os.path.join(source, "runner", "cmd_suppress.c")
+    if os.path.exists(suppress_c):
+        sub_usage += c_string_literals(c_function_body(read(suppress_c), "suppress_usage") or "")
     longs |= set(LONG_OPT_RE.findall(sub_usage))
     shorts |= set(SHORT_OPT_RE.findall(sub_usage))
     if memgate:
         out = subprocess.run([memgate, "--help"], capture_output=True, text=True, timeout=30)
         help_text = out.stdout
         for sub in sorted(subcommands):
-            if sub in ("report", "merge"):
+            if sub in ("report", "merge", "suppress"):
                 r = subprocess.run([memgate, sub, "--help"], capture_output=True, text=True,
                                    timeout=30)
                 if r.returncode == 0:

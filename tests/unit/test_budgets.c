@@ -9,6 +9,7 @@
 #include "budgets.h"
 #include "mgtest.h"
 #include "mgtest_util.h"
+#include "suggest.h"
 #include "util.h"
 
 static char path_buf[600];
@@ -758,6 +759,53 @@ static void test_exact_limits(void) {
                ": defaults.net_blocks: 1e-1 is not a whole number of objects");
 }
 
+/* The distance behind "did you mean": edits, swaps of neighbours, the early stop. */
+static void test_edit_distance(void) {
+    CU_ASSERT_EQUAL(mg_edit_distance("kitten", "sitting", 5), 3);
+    CU_ASSERT_EQUAL(mg_edit_distance("kitten", "sitting", 2), 3); /* over the limit: limit + 1 */
+    CU_ASSERT_EQUAL(mg_edit_distance("parse_small", "parse_smlal", 3), 1);
+    CU_ASSERT_EQUAL(mg_edit_distance("", "abc", 5), 3);
+    CU_ASSERT_EQUAL(mg_edit_distance("abc", "abc", 0), 0);
+    const char *names[] = {"cache/get", "cache/put", "parser/parse_small"};
+    CU_ASSERT_STRING_EQUAL(mg_suggest("cache/gte", names, 3), "cache/get");
+    CU_ASSERT_PTR_NULL(mg_suggest("cache/get", names, 3)); /* there: nothing to suggest */
+    CU_ASSERT_PTR_NULL(mg_suggest("lexer/token", names, 3)); /* nothing near */
+}
+
+/* Keys that match none of the tests resolved are reported, with the nearest name. */
+static void test_unmatched_keys(void) {
+    mg_budget_file *bf = load_ok("{\"tests\": {\"parser/parse_smal\": {\"leak_bytes\": 1},"
+                                 " \"parsr/*\": {\"leak_bytes\": 2}, \"parser/*\": {\"leak_bytes\": 3},"
+                                 " \"zzz/qqq\": {\"leak_bytes\": 4}, \"lexer/tok?n\": {\"leak_bytes\": 5}}}");
+    const char *path = path_buf;
+    mg_strlist msgs = {0};
+    /* Nothing resolved yet: every key is unmatched. */
+    CU_ASSERT_EQUAL(mg_budgets_unmatched(bf, NULL), 5);
+    const char *names[][2] = {{"parser", "parse_small"}, {"parser", "parse_large"}, {"lexer", "token"},
+                              {"parser", "parse_small"}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        mg_budget b;
+        mg_budgets_resolve(bf, NULL, names[i][0], names[i][1], &b);
+        mg_budget_free_contents(&b);
+    }
+    CU_ASSERT_EQUAL(mg_budgets_unmatched(bf, &msgs), 3);
+    CU_ASSERT_EQUAL(msgs.n, 3);
+    char want[3][700];
+    snprintf(want[0], sizeof want[0],
+             "%s: tests[\"parser/parse_smal\"] matches no test of this run (did you mean "
+             "\"parser/parse_small\"?)", path);
+    snprintf(want[1], sizeof want[1],
+             "%s: tests[\"parsr/*\"] matches no test of this run (did you mean \"parser/*\"?)", path);
+    snprintf(want[2], sizeof want[2], "%s: tests[\"zzz/qqq\"] matches no test of this run", path);
+    for (size_t i = 0; i < 3 && i < msgs.n; i++) {
+        if (strcmp(msgs.items[i], want[i]) != 0) fprintf(stderr, "\n  got:  %s\n  want: %s\n", msgs.items[i], want[i]);
+        CU_ASSERT_STRING_EQUAL(msgs.items[i], want[i]);
+    }
+    mg_strlist_free(&msgs);
+    mg_budgets_free(bf);
+    CU_ASSERT_EQUAL(mg_budgets_unmatched(NULL, NULL), 0);
+}
+
 static const mgt_case precedence_cases[] = {
     {"builtin_defaults", test_builtin_defaults},
     {"cli_over_builtin", test_cli_over_builtin},
@@ -777,6 +825,8 @@ static const mgt_case precedence_cases[] = {
     {"annotation_errors", test_annotation_errors},
     {"settings", test_settings},
     {"exact_limits", test_exact_limits},
+    {"unmatched_keys", test_unmatched_keys},
+    {"edit_distance", test_edit_distance},
     {NULL, NULL},
 };
 

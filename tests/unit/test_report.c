@@ -253,7 +253,7 @@ static char *render_console(const mg_run *run, bool color) {
     char *buf = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&buf, &len);
-    mg_console_opts opts = {color, 3, 8, false, MG_GROUP_TRACEBACK};
+    mg_console_opts opts = {color, 3, 8, false, MG_GROUP_TRACEBACK, false};
     for (size_t i = 0; i < run->ntests; i++)
         mg_console_test_line(out, &run->tests[i], i + 1, run->ntests, &opts);
     mg_console_summary(out, run, &opts);
@@ -1322,7 +1322,7 @@ static char *line_of(const mg_test_result *t, size_t index, size_t total, bool c
     char *buf = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&buf, &len);
-    mg_console_opts opts = {color, 3, 8, false, MG_GROUP_TRACEBACK};
+    mg_console_opts opts = {color, 3, 8, false, MG_GROUP_TRACEBACK, false};
     mg_console_test_line(out, t, index, total, &opts);
     fclose(out);
     return buf;
@@ -1394,7 +1394,7 @@ static char *summary_of(const mg_run *run, const mg_console_opts *opts) {
 static void test_console_summary(void) {
     mg_run run;
     make_run(&run);
-    mg_console_opts opts = {false, 3, 8, false, MG_GROUP_TRACEBACK};
+    mg_console_opts opts = {false, 3, 8, false, MG_GROUP_TRACEBACK, false};
     char *s = summary_of(&run, &opts);
 
     /* The closing line, exactly, and last. */
@@ -1445,7 +1445,7 @@ static void test_console_summary(void) {
     free(s);
 
     /* Fewer tracebacks and frames on request; verbose lists passing tests. */
-    mg_console_opts small = {true, 1, 1, true, MG_GROUP_TRACEBACK};
+    mg_console_opts small = {true, 1, 1, true, MG_GROUP_TRACEBACK, false};
     s = summary_of(&run, &small);
     CU_ASSERT_PTR_NOT_NULL(strstr(s, "tracebacks of the growth (top 1 of 4)"));
     CU_ASSERT_PTR_NOT_NULL(strstr(s, "      ... 10 more frames\n"));
@@ -1492,7 +1492,7 @@ static void test_baseline_regression(void) {
     expect_line(&run.tests[1], 2, 3, false,
                 "[2/3] PASS    cache/fresh  leak 0 B  growth 0  peak 0 B  0.50 s\n");
 
-    mg_console_opts opts = {false, 3, 8, false, MG_GROUP_TRACEBACK};
+    mg_console_opts opts = {false, 3, 8, false, MG_GROUP_TRACEBACK, false};
     char *s = summary_of(&run, &opts);
     CU_ASSERT_PTR_NOT_NULL(strstr(s, "\nFAIL    cache/slower  (" BIN_CACHE ", 0.50 s)\n"
                                      "  leak +4 B (+0.1%) > tolerance 0 B (baseline 4096 B, "
