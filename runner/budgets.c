@@ -1,6 +1,8 @@
 /*
  * Budgets: loading and validating the budgets file, and resolving the limits and
  * settings of one test through the precedence chain described in budgets.h.
+ * Why this file is long: a strict reader names the file, key path and value of every
+ * problem, and that error text is most of it.
  *
  * A budgets file entry ("defaults" or one of "tests") is a set of fields: one per
  * metric with a budget (metrics.h) and one per setting (warmups, isolation,

@@ -1,6 +1,11 @@
 /*
  * memgate: command-line entry point.
  *
+ * Why this file is long: every option of run/exec/torture/calibrate is parsed and
+ * checked here, in one table and one switch, so that each option's spelling, range and
+ * error message live in one place; the work itself is in sched.c, judge.c, the
+ * reporters and calibrate.c.
+ *
  *   memgate run [OPTIONS] BINARY...        run CUnit test binaries, one child per test
  *   memgate exec [OPTIONS] -- PROG ARGS... measure one program (whole process if it
  *                                          calls no CUnit runner)
@@ -30,6 +35,7 @@
 #include "metrics.h"
 #include "memgate/version.h"
 #include "outfile.h"
+#include "progress.h"
 #include "report.h"
 #include "suppress.h"
 #include "util.h"
@@ -63,6 +69,7 @@ static void usage(FILE *out) {
           "                         [--output FILE] BINARY...\n"
           "       memgate report IN.json [--junit PATH] [--html PATH] [--json PATH]\n"
           "       memgate merge OUT.json IN.json...\n"
+          "       memgate suppress REPORT.json [-k GLOB] [--exclude GLOB] [--budgets]\n"
           "       memgate --version | --help\n"
           "\n"
           "Runs each CUnit test in its own process under an allocation collector and fails\n"
@@ -79,13 +86,16 @@ static void usage(FILE *out) {
     }
     fputs("  --budgets FILE          JSON budgets file (defaults and suite/test globs)\n"
           "  --suppressions FILE     LeakSanitizer-style leak:PATTERN lines to ignore\n"
+          "  --strict                a budgets file key that matches no test of the binaries\n"
+          "                          is an error (exit 2) instead of a warning\n"
           "Reports:\n"
           "  --junit PATH            JUnit XML report\n"
           "  --json PATH             JSON report with diffs and tracebacks\n"
           "  --html PATH             self-contained HTML report\n"
           "  --color WHEN            auto (default), always, never\n"
           "  -v, --verbose           show every test's figures and tracebacks of breaches\n"
-          "  -q, --quiet             no per-test lines, only problems and the summary\n"
+          "  -q, --quiet             only problems (tests that did not pass, warnings) and\n"
+          "                          the closing lines ('memgate: N passed, N failed')\n"
           "Running:\n"
           "  -j, --jobs N            tests run in parallel (default 1)\n"
           "  --timeout SECONDS       per test, then its process group is killed (default 60; 0 = none)\n"
@@ -151,18 +161,6 @@ static char *find_library(void) {
         free(p);
     }
     return NULL;
-}
-
-typedef struct progress {
-    mg_console_opts console;
-    bool quiet;
-} progress;
-
-static void on_result(const mg_test_result *t, size_t done, size_t known, void *ctx) {
-    progress *p = ctx;
-    if (p->quiet && (t->status == MG_ST_PASS || t->status == MG_ST_SKIP)) return;
-    mg_console_test_line(stdout, t, done, known, &p->console);
-    fflush(stdout);
 }
 
 static int parse_limit(const char *opt, const char *val, bool size, int64_t *out) {
@@ -269,7 +267,7 @@ enum {
     OPT_SUPP, OPT_STACKS, OPT_NORERUN, OPT_UNWIND, OPT_FRAMES, OPT_COLOR, OPT_LIBRARY,
     OPT_HTML, OPT_SHARD, OPT_BASELINE, OPT_TOLERANCE, OPT_UPDATE_BASELINE, OPT_RATCHET,
     OPT_PRUNE, OPT_ISOLATION, OPT_WARMUPS, OPT_ALLOC_FN, OPT_EXCLUDE, OPT_GROUP_BY, OPT_REPEAT,
-    OPT_MAX_POINTS, OPT_RUNS, OPT_HEADROOM, OPT_ANNOTATIONS, OPT_OUTPUT,
+    OPT_MAX_POINTS, OPT_RUNS, OPT_HEADROOM, OPT_ANNOTATIONS, OPT_OUTPUT, OPT_STRICT,
     /* A budget option of the metric table: OPT_METRIC + its mg_metric. */
     OPT_METRIC = 512
 };
@@ -308,6 +306,7 @@ static const struct option long_opts[] = {
     {"group-by", required_argument, NULL, OPT_GROUP_BY},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
+    {"strict", no_argument, NULL, OPT_STRICT},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -341,6 +340,7 @@ typedef struct cli {
     size_t nalloc_fns;
     mg_group_by group_by;
     bool verbose, quiet;
+    bool strict;        /* --strict: budgets keys that match no test are an error */
     /* memgate calibrate */
     unsigned runs;      /* 0: not given */
     double headroom;    /* fraction; < 0: not given */
@@ -465,6 +465,7 @@ static int parse_options(int argc, char **argv, cli *o, bool stop_at_operand) {
             break;
         case 'v': o->verbose = true; break;
         case 'q': o->quiet = true; break;
+        case OPT_STRICT: o->strict = true; break;
         case 'h': usage(stdout); exit(0);
         case '?':
         default:
@@ -591,6 +592,10 @@ static int check_mode_options(const cli *o, run_mode mode) {
                                                                : NULL;
     if (cal && mode != MODE_CALIBRATE) {
         fprintf(stderr, "memgate: %s is an option of memgate calibrate\n", cal);
+        return 2;
+    }
+    if (o->strict && mode == MODE_CALIBRATE) {
+        fputs("memgate: --strict is an option of memgate run, exec and torture\n", stderr);
         return 2;
     }
     const char *report = o->json ? "--json" : o->junit ? "--junit" : o->html ? "--html" : o->baseline ? "--baseline"
@@ -759,22 +764,27 @@ static int cmd_run(int argc, char **argv, run_mode mode) {
     /* Every report can be written, before any test runs rather than after all did. */
     if (check_paths(&o, junit_source, binaries, nbinaries) != 0) goto done;
 
-    progress prog = {0};
+    mg_progress_opts po = {0};
     bool tty = isatty(1);
-    prog.console.color = !strcmp(o.color, "always") || (!strcmp(o.color, "auto") && tty && !getenv("NO_COLOR"));
-    prog.console.max_tracebacks = 3;
-    prog.console.max_frames = 8;
-    prog.console.verbose = o.verbose;
-    prog.console.group_by = o.group_by;
-    prog.quiet = o.quiet;
+    po.console.color = !strcmp(o.color, "always") || (!strcmp(o.color, "auto") && tty && !getenv("NO_COLOR"));
+    po.console.max_tracebacks = 3;
+    po.console.max_frames = 8;
+    po.console.verbose = o.verbose;
+    po.console.group_by = o.group_by;
+    po.console.quiet = po.quiet = o.quiet;
+    /* ETA and the live line only for a person at a terminal: logs stay comparable. */
+    po.eta = !o.quiet && mg_progress_interactive(STDOUT_FILENO);
+    po.live = po.eta && strcmp(o.color, "never") != 0;
+    po.budgets = bf;
+    po.strict = o.strict;
+    po.run = &run;
 
     o.ex.budgets = bf;
     o.ex.supp = supp;
     o.ex.library = lib;
     o.ex.filters = o.filters;
     o.ex.nfilters = o.nfilters;
-    o.ex.on_result = on_result;
-    o.ex.ctx = &prog;
+    o.ex.on_result = mg_progress_on_result;
     o.ex.interrupted = &interrupted;
     o.ex.baseline = base; /* the verdict of each test compares with it (judge.c) */
     o.ex.tolerance = &o.tolerance;
@@ -794,7 +804,17 @@ static int cmd_run(int argc, char **argv, run_mode mode) {
     char host[256] = "";
     gethostname(host, sizeof host - 1);
     run.hostname = mg_xstrdup(host);
+    mg_progress *prog = mg_progress_new(&po, stdout);
+    o.ex.on_tick = mg_progress_on_tick;
+    o.ex.ctx = prog;
     rc = mg_exec(&o.ex, &run, err, sizeof err);
+    /* --strict: a budgets key that matches no listed test stopped the run (said). */
+    bool strict_failed = mg_progress_finish(prog, interrupted != 0) != 0;
+    mg_progress_free(prog);
+    if (strict_failed) {
+        rc = 2;
+        goto done;
+    }
     if (o.shard_given) run.shard = mg_xasprintf("%u/%u", o.ex.shard_index, o.ex.shard_count);
     if (rc != 0) {
         fprintf(stderr, "memgate: %s\n", err);
@@ -808,11 +828,11 @@ static int cmd_run(int argc, char **argv, run_mode mode) {
             if (mg_baseline_update(o.update_baseline, &run, ratchet_old, &bo, err, sizeof err) != 0) {
                 fprintf(stderr, "memgate: %s\n", err);
                 rc = 2;
-            } else {
+            } else if (!o.quiet) {
                 fprintf(stderr, "memgate: baseline written to %s\n", o.update_baseline);
             }
         }
-        mg_console_summary(stdout, &run, &prog.console);
+        mg_console_summary(stdout, &run, &po.console);
         if (interrupted)
             fprintf(stderr, "memgate: interrupted; reports cover the %zu tests that finished\n", run.ntests);
         if (write_reports(&o, &run) != 0) rc = 2;
@@ -918,6 +938,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "list")) return cmd_list(argc - 1, argv + 1);
     if (!strcmp(cmd, "report")) return mg_cmd_report(argc - 1, argv + 1);
     if (!strcmp(cmd, "merge")) return mg_cmd_merge(argc - 1, argv + 1);
+    if (!strcmp(cmd, "suppress")) return mg_cmd_suppress(argc - 1, argv + 1);
     fprintf(stderr, "memgate: unknown command '%s'\nTry 'memgate --help'.\n", cmd);
     return 2;
 }

@@ -131,7 +131,8 @@ def cmd_errors(env, ck):
                           "memgate calibrate writes a budgets file (--output FILE), not --json"),
                          (["run", "--runs", "3"], "--runs is an option of memgate calibrate"),
                          (["run", "--annotations"], "--annotations is an option of memgate calibrate"),
-                         (["torture", "--output", "x"], "--output is an option of memgate calibrate")):
+                         (["torture", "--output", "x"], "--output is an option of memgate calibrate"),
+                         (["calibrate", "--strict"], "--strict is an option of memgate run, exec and torture")):
         rc, _, stderr = env.mg(*args, env.binary)
         ck.eq(rc, 2, f"{' '.join(args)}: usage error status")
         ck.has(stderr, needle, f"{' '.join(args)}: message")
