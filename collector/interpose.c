@@ -426,7 +426,10 @@ static inline bool fail_now(void) {
     return atomic_fetch_add(&mg__g.fail_count, 1) + 1 == atomic_load(&mg__g.fail_at);
 }
 
-#define TRACKED(call, n)                                                               \
+/* TRACKED_AT: the same, for a hook whose caller's return address is ret (a hook that
+ * shares its body with another, or a helper: never rely on inlining for frame 0). */
+#define TRACKED(call, n) TRACKED_AT(call, n, __builtin_return_address(0))
+#define TRACKED_AT(call, n, ret)                                                       \
     do {                                                                               \
         if (!RECORDING() || mg__guard) return track(call, n, MG_STACK_INTERNAL);       \
         if (MG_UNLIKELY(fail_now())) {                                                 \
@@ -436,7 +439,7 @@ static inline bool fail_now(void) {
         /* Counting only: nothing below can call malloc again, so no guard is needed. */\
         if (MG_LIKELY(!mg__g.capture)) return track(call, n, MG_STACK_NONE);           \
         mg__guard = 1;                                                                 \
-        uint32_t stack_ = current_stack(__builtin_return_address(0));                  \
+        uint32_t stack_ = current_stack(ret);                                          \
         void *p_ = track(call, n, stack_);                                             \
         mg__guard = 0;                                                                 \
         return p_;                                                                     \
@@ -444,13 +447,18 @@ static inline bool fail_now(void) {
 
 /* ---- the hooks ------------------------------------------------------------------- */
 
-EXPORT void *malloc(size_t n) {
-    BOOT_OR(pool_alloc(n));
+/* malloc for a caller whose return address is ret (malloc itself, realloc(NULL, n)). */
+static inline __attribute__((always_inline)) void *malloc_at(size_t n, void *ret) {
     if (TOO_BIG(n)) {
         errno = ENOMEM;
         return NULL;
     }
-    TRACKED(real.malloc(n + MG_TRAILER), n);
+    TRACKED_AT(real.malloc(n + MG_TRAILER), n, ret);
+}
+
+EXPORT void *malloc(size_t n) {
+    BOOT_OR(pool_alloc(n));
+    return malloc_at(n, __builtin_return_address(0));
 }
 
 EXPORT void *calloc(size_t nmemb, size_t size) {
@@ -558,8 +566,8 @@ static void *tracked_realloc(void *old, size_t n, void *ret) {
     return p;
 }
 
-EXPORT void *realloc(void *old, size_t n) {
-    BOOT_OR(pool_alloc(n));
+/* realloc for a caller whose return address is ret (realloc, reallocarray). */
+static inline __attribute__((always_inline)) void *realloc_at(void *old, size_t n, void *ret) {
     if (MG_UNLIKELY(old && in_pool(old))) {
         void *p = malloc(n);
         if (p) {
@@ -568,9 +576,9 @@ EXPORT void *realloc(void *old, size_t n) {
         }
         return p;
     }
-    if (!old) return malloc(n);
+    if (!old) return malloc_at(n, ret);
     if (n == 0) { /* glibc: realloc(p, 0) frees p and returns NULL */
-        release_and_free(old, __builtin_return_address(0));
+        release_and_free(old, ret);
         return NULL;
     }
     if (TOO_BIG(n)) {
@@ -578,9 +586,14 @@ EXPORT void *realloc(void *old, size_t n) {
         return NULL;
     }
     int saved = errno;
-    void *p = tracked_realloc(old, n, __builtin_return_address(0));
+    void *p = tracked_realloc(old, n, ret);
     if (p) errno = saved;
     return p;
+}
+
+EXPORT void *realloc(void *old, size_t n) {
+    BOOT_OR(pool_alloc(n));
+    return realloc_at(old, n, __builtin_return_address(0));
 }
 
 EXPORT void *reallocarray(void *old, size_t nmemb, size_t size) {
@@ -589,7 +602,8 @@ EXPORT void *reallocarray(void *old, size_t nmemb, size_t size) {
         errno = ENOMEM;
         return NULL;
     }
-    return realloc(old, n);
+    BOOT_OR(pool_alloc(n));
+    return realloc_at(old, n, __builtin_return_address(0));
 }
 
 /* The aligned allocators: the real one with room for the trailer, then record. */
@@ -628,16 +642,16 @@ static inline void *pm_call(void **out, size_t align, size_t n, int *rc) {
     return *rc == 0 ? *out : NULL;
 }
 
-static void *pm_tracked(void **out, size_t align, size_t n, int *rc) {
+static void *pm_tracked(void **out, size_t align, size_t n, int *rc, void *ret) {
     *rc = ENOMEM; /* what an allocation made to fail returns */
-    TRACKED(pm_call(out, align, n, rc), n);
+    TRACKED_AT(pm_call(out, align, n, rc), n, ret);
 }
 
 EXPORT int posix_memalign(void **out, size_t align, size_t n) {
     BOOT_OR(ENOMEM);
     if (TOO_BIG(n)) return ENOMEM;
     int rc;
-    pm_tracked(out, align, n, &rc);
+    pm_tracked(out, align, n, &rc, __builtin_return_address(0));
     return rc;
 }
 
