@@ -224,6 +224,7 @@ typedef struct site {
     char *where;          /* "function (file:line)", printable */
     const char *function; /* borrowed from the report */
     int64_t bytes, blocks;
+    bool outermost;       /* the traceback's outermost frame: the test body itself */
 } site;
 
 /* Writes the suppressions of one failing test; false when they cannot accept it (then
@@ -280,6 +281,7 @@ static bool suppress_test(FILE *out, const mg_test_result *t, strset *patterns) 
             st->where = where;
             st->function = f->function;
         }
+        if (e->nframes && f == &e->frames[e->nframes - 1]) st->outermost = true;
         st->bytes += e->size_diff;
         st->blocks += e->count_diff;
         covered_bytes += e->size_diff;
@@ -292,6 +294,10 @@ static bool suppress_test(FILE *out, const mg_test_result *t, strset *patterns) 
         fprintf(out, "#   %s in %" PRId64 " block%s allocated in %s\n", size, sites[k].blocks,
                 sites[k].blocks == 1 ? "" : "s", sites[k].where);
         char *pattern = mg_xasprintf("^%s$", sites[k].function);
+        if (sites[k].outermost && !strset_has(patterns, pattern))
+            fprintf(out, "#   note: %s is the test's (or suite function's) own body: this line hides "
+                         "every leak allocated in it or in what it calls\n",
+                    sites[k].function);
         if (!strset_has(patterns, pattern)) {
             fprintf(out, "leak:%s\n", pattern);
             strset_add(patterns, pattern);

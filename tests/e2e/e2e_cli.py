@@ -343,6 +343,17 @@ def cmd_suppress(env, ck):
     ck.has(p.stdout, "leak:^registry_add$", "suppress: the culprit function, not the test")
     ck.lacks(p.stdout, "leak:^test_", "suppress: no test function as a pattern here")
 
+    ck.lacks(p.stdout, "note:", "suppress: no culprit here is a test's own body")
+
+    # A leak allocated in the test body itself: its pattern would hide every leak of that
+    # test, and the output says so next to it.
+    treport = env.path("trust.json")
+    env.run(["run", "-k", "fixture/frees_fixture_and_leaks", "--json", treport, env.fixture("trust")], "trust")
+    p = env.run(["suppress", treport], "supp-trust")
+    ck.has(p.stdout, "#   note: test_frees_fixture_and_leaks is the test's (or suite function's) own body: "
+                     "this line hides every leak allocated in it or in what it calls\n"
+                     "leak:^test_frees_fixture_and_leaks$", "suppress: the test-body note")
+
     # The round trip: the same run passes with them.
     jpath = env.path("with-supp.json")
     p = env.run(["run", "--json", jpath, "--suppressions", supp] + bins, "with-supp")
