@@ -6,7 +6,8 @@
 # target is not met).
 #
 # Usage: ci/bench.sh [--quick]
-#   (default)  full run: BENCH_RUNS=7 rounds, full sizes; about 8-12 minutes on 2 cores
+#   (default)  full run: BENCH_RUNS=7 rounds, full sizes; about 5 minutes on an idle 2-core
+#              machine (40 s a round), 7-10 minutes on a busy one
 #   --quick    smoke run: 3 rounds, alloc_bench at 1/5 of its sizes, 500 of the 2,000
 #              tiny tests, fork floor over 500 forks; under 2 minutes after the build
 #
@@ -315,6 +316,16 @@ function has(c, m) { return (c SUBSEP m) in vals }
 function get(c, m) { return med(c SUBSEP m) }
 function ratio(a, b) { return (a != "" && b != "" && b > 0) ? a / b : "" }
 function fx(x, f) { return x == "" ? "-" : sprintf(f ? f : "%.2f", x) }
+# The median over the rounds of the ratio within each round (a round runs both sides
+# within seconds of each other): a cross-check of the ratio of medians on a noisy machine.
+function paired(a, b, m,   r, n, x, i) {
+    n = 0
+    for (r = 1; r <= maxrun; r++)
+        if (((a, m, r) in byrun) && ((b, m, r) in byrun) && byrun[b, m, r] > 0) x[++n] = byrun[a, m, r] / byrun[b, m, r]
+    if (!n) return ""
+    sortv(x, n)
+    return sprintf("; per-round paired median %.2fx", (n % 2) ? x[(n + 1) / 2] : (x[n / 2] + x[n / 2 + 1]) / 2)
+}
 # The same ratio on CPU time (user + sys, descendants included), for a loaded machine.
 function cpux(a, b,   r) { r = ratio(get(a, "cpu"), get(b, "cpu")); return r == "" ? "" : sprintf("; on CPU time %.2fx", r) }
 # One target line. dir: "<=" or ">=".
@@ -332,7 +343,7 @@ function target(name, x, dir, y, unit, from, fmt,   ok, v) {
     if (ok) nmet++; else { nmiss++; missed = missed " " name }
     summary = summary sprintf("  %-27s %12s  %2s %-8s %s\n", name, v unit, dir, y unit, ok ? "met" : "NOT met")
 }
-{ key = $1 SUBSEP $3; vals[key] = (key in vals) ? vals[key] " " $4 : $4; if (!($1 in seen)) { seen[$1] = 1; order[++ncase] = $1 } }
+{ key = $1 SUBSEP $3; vals[key] = (key in vals) ? vals[key] " " $4 : $4; byrun[$1, $3, $2] = $4; if ($2 > maxrun) maxrun = $2; if (!($1 in seen)) { seen[$1] = 1; order[++ncase] = $1 } }
 END {
     printf "== raw medians over the rounds (spread = (max - min) / median)\n"
     printf "%-22s %-9s %12s %7s %5s\n", "measurement", "figure", "median", "spread", "runs"
@@ -353,7 +364,7 @@ END {
     # 1. The allocation-heavy passing suite.
     x = ratio(get("suite.j1", "wall"), get("suite.plain", "wall"))
     target("suite_bench_j1_vs_plain", x, "<=", 1.3, "x",
-        sprintf("tests/bench/suite_bench (25 tests), wall: memgate run -j 1 %s s / plain run %s s%s", fx(get("suite.j1", "wall"), "%.3f"), fx(get("suite.plain", "wall"), "%.3f"), cpux("suite.j1", "suite.plain")))
+        sprintf("tests/bench/suite_bench (25 tests), wall: memgate run -j 1 %s s / plain run %s s%s", fx(get("suite.j1", "wall"), "%.3f"), fx(get("suite.plain", "wall"), "%.3f"), paired("suite.j1", "suite.plain", "wall") cpux("suite.j1", "suite.plain")))
     # 2. Counting only, preloaded around alloc_bench.
     split("churn tree mix", wls, " ")
     for (w = 1; w <= 3; w++) {
@@ -362,34 +373,41 @@ END {
         target("count_" wl, x, "<=", 1.25, "x",
             sprintf("alloc_bench %s %d, workload time: count %s s / plain %s s (wall %.2fx%s)", wl, get("alloc." wl ".plain", "size"),
                 fx(get("alloc." wl ".count", "work"), "%.4f"), fx(get("alloc." wl ".plain", "work"), "%.4f"),
-                ratio(get("alloc." wl ".count", "wall"), get("alloc." wl ".plain", "wall")), cpux("alloc." wl ".count", "alloc." wl ".plain")))
+                ratio(get("alloc." wl ".count", "wall"), get("alloc." wl ".plain", "wall")), paired("alloc." wl ".count", "alloc." wl ".plain", "work") cpux("alloc." wl ".count", "alloc." wl ".plain")))
     }
     # 3. Per-test cost against a bare fork+waitpid of the same binary.
     j1 = get("triv.j1", "wall"); pl = get("triv.plain", "wall"); fk = get("triv.fork", "fork_ns")
     per = (j1 != "" && pl != "") ? (j1 - pl * ntriv / ntriv_all) / ntriv : ""
     x = (per != "" && fk > 0) ? per * 1e9 / fk : ""
+    np = 0
+    for (r = 1; r <= maxrun; r++)
+        if ((("triv.j1", "wall", r) in byrun) && (("triv.plain", "wall", r) in byrun) && byrun["triv.fork", "fork_ns", r] > 0)
+            pp[++np] = (byrun["triv.j1", "wall", r] - byrun["triv.plain", "wall", r] * ntriv / ntriv_all) / ntriv * 1e9 / byrun["triv.fork", "fork_ns", r]
+    if (np) sortv(pp, np)
+    perpair = np ? sprintf("; per-round paired median %.2fx", (np % 2) ? pp[(np + 1) / 2] : (pp[np / 2] + pp[np / 2 + 1]) / 2) : ""
     target("per_test_vs_fork", x, "<=", 1.5, "x",
-        sprintf("trivial_suite, %d tests: (memgate run -j 1 %s s - plain %s s x %d/%d) / %d = %s ms per test; bare fork+waitpid in the driver (MEMGATE_FORK_BENCH=%d) %s ms",
-            ntriv, fx(j1, "%.3f"), fx(pl, "%.3f"), ntriv, ntriv_all, ntriv, fx(per * 1000, "%.3f"), fork_n, fx(fk / 1e6, "%.3f")))
+        sprintf("trivial_suite, %d tests: (memgate run -j 1 %s s - plain %s s x %d/%d) / %d = %s ms per test; bare fork+waitpid in the driver (MEMGATE_FORK_BENCH=%d) %s ms%s",
+            ntriv, fx(j1, "%.3f"), fx(pl, "%.3f"), ntriv, ntriv_all, ntriv, fx(per * 1000, "%.3f"), fork_n, fx(fk / 1e6, "%.3f"), perpair))
     # 4. -j 2 against -j 1.
     x = ratio(get("triv.j1", "wall"), get("triv.j2", "wall"))
     target("j2_speedup", x, ">=", 1.6, "x",
-        sprintf("trivial_suite, %d tests, wall: memgate run -j 1 %s s / -j 2 %s s; CPU time (user + sys, all processes) -j 1 %s s = %s of a core per second of wall",
-            ntriv, fx(get("triv.j1", "wall"), "%.3f"), fx(get("triv.j2", "wall"), "%.3f"), fx(get("triv.j1", "cpu"), "%.2f"), fx(ratio(get("triv.j1", "cpu"), get("triv.j1", "wall")), "%.2f")))
+        sprintf("trivial_suite, %d tests, wall: memgate run -j 1 %s s / -j 2 %s s; CPU time (user + sys, all processes) -j 1 %s s = %s cores busy, -j 2 %s s = %s cores busy%s",
+            ntriv, fx(get("triv.j1", "wall"), "%.3f"), fx(get("triv.j2", "wall"), "%.3f"), fx(get("triv.j1", "cpu"), "%.2f"), fx(ratio(get("triv.j1", "cpu"), get("triv.j1", "wall")), "%.2f"),
+            fx(get("triv.j2", "cpu"), "%.2f"), fx(ratio(get("triv.j2", "cpu"), get("triv.j2", "wall")), "%.2f"), paired("triv.j1", "triv.j2", "wall")))
     # 5. Against valgrind on ~200 tiny tests.
     x = ratio(get("tiny.memgate", "wall"), get("tiny.valgrind", "wall"))
     target("tiny_vs_valgrind", x, "<=", 0.2, "x",
-        have_vg ? sprintf("tests/bench/tiny_suite (200 tests), wall: memgate run %s s / valgrind --leak-check=full %s s%s", fx(get("tiny.memgate", "wall"), "%.3f"), fx(get("tiny.valgrind", "wall"), "%.3f"), cpux("tiny.memgate", "tiny.valgrind")) : "valgrind is not installed")
+        have_vg ? sprintf("tests/bench/tiny_suite (200 tests), wall: memgate run %s s / valgrind --leak-check=full %s s%s", fx(get("tiny.memgate", "wall"), "%.3f"), fx(get("tiny.valgrind", "wall"), "%.3f"), paired("tiny.memgate", "tiny.valgrind", "wall") cpux("tiny.memgate", "tiny.valgrind")) : "valgrind is not installed")
     # 6. Full stacks.
     x = ratio(get("alloc.churn.fp", "work"), get("alloc.churn.plain", "work"))
     target("stacks_fp_churn", x, "<=", 5, "x",
-        sprintf("alloc_bench churn, workload time: MEMGATE_STACKS=1 MEMGATE_UNWIND=fp %s s / plain %s s%s", fx(get("alloc.churn.fp", "work"), "%.4f"), fx(get("alloc.churn.plain", "work"), "%.4f"), cpux("alloc.churn.fp", "alloc.churn.plain")))
+        sprintf("alloc_bench churn, workload time: MEMGATE_STACKS=1 MEMGATE_UNWIND=fp %s s / plain %s s%s", fx(get("alloc.churn.fp", "work"), "%.4f"), fx(get("alloc.churn.plain", "work"), "%.4f"), paired("alloc.churn.fp", "alloc.churn.plain", "work") cpux("alloc.churn.fp", "alloc.churn.plain")))
     for (w = 1; w <= 3; w++) {
         wl = wls[w]
         x = ratio(get("alloc." wl ".heaptrack", "wall"), get("alloc." wl ".stacks", "wall"))
         target("heaptrack_vs_stacks_" wl, x, ">=", 3, "x",
             have_ht ? sprintf("alloc_bench %s, wall: heaptrack %s s / MEMGATE_STACKS=1 (libunwind, as the traced re-run) %s s%s; frame pointers: %s s, %sx", wl,
-                fx(get("alloc." wl ".heaptrack", "wall"), "%.3f"), fx(get("alloc." wl ".stacks", "wall"), "%.3f"), cpux("alloc." wl ".heaptrack", "alloc." wl ".stacks"),
+                fx(get("alloc." wl ".heaptrack", "wall"), "%.3f"), fx(get("alloc." wl ".stacks", "wall"), "%.3f"), paired("alloc." wl ".heaptrack", "alloc." wl ".stacks", "wall") cpux("alloc." wl ".heaptrack", "alloc." wl ".stacks"),
                 fx(get("alloc." wl ".fp", "wall"), "%.3f"), fx(ratio(get("alloc." wl ".heaptrack", "wall"), get("alloc." wl ".fp", "wall")), "%.1f")) : "heaptrack is not installed")
     }
     # 7. Memory per live block, counting.
