@@ -470,7 +470,8 @@ static void send_error(unsigned tag, const char *what, int err) {
     mg__buf_release(&b);
 }
 
-static int set_nonblock(int fd) { return fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
+/* For the read ends of fresh pipes, whose only status flag is O_RDONLY. */
+static int set_nonblock(int fd) { return fcntl(fd, F_SETFL, O_RDONLY | O_NONBLOCK); }
 
 static child *add_child(void) {
     if (nkids == capkids) {
@@ -900,6 +901,12 @@ static void on_fork_child(void) {
 
 /* Runs after the collector's own constructor (interpose.c, priority 101). */
 __attribute__((constructor(102))) static void driver_init(void) {
+    /* LD_BIND_NOW was the runner's (spawn.c): ld.so has read it; what this process
+     * starts binds lazily again. */
+    if (getenv("MEMGATE_BIND_NOW")) {
+        unsetenv("LD_BIND_NOW");
+        unsetenv("MEMGATE_BIND_NOW");
+    }
     const char *fd = getenv("MEMGATE_RUNNER_FD");
     const char *pid = getenv("MEMGATE_RUNNER_PID");
     if (!fd || !pid) return;

@@ -27,10 +27,12 @@ static char *env_entry(const char *name, const char *value) { return mg_xasprint
 static char **build_env(const mg_spawn_opts *o, int sockfd) {
     size_t n = 0;
     while (environ[n]) n++;
-    char **env = mg_xcalloc(n + 12, sizeof *env);
+    char **env = mg_xcalloc(n + 14, sizeof *env);
     size_t k = 0;
     const char *old_preload = NULL;
+    bool bind_set = false;
     for (size_t i = 0; i < n; i++) {
+        if (!strncmp(environ[i], "LD_BIND_NOW=", 12)) bind_set = true;
         if (!strncmp(environ[i], "LD_PRELOAD=", 11)) {
             old_preload = environ[i] + 11;
             continue;
@@ -41,6 +43,14 @@ static char **build_env(const mg_spawn_opts *o, int sockfd) {
     env[k++] = old_preload && *old_preload ? mg_xasprintf("LD_PRELOAD=%s:%s", o->library, old_preload)
                                            : env_entry("LD_PRELOAD", o->library);
     env[k++] = env_entry("MEMGATE_ACTIVE", "1");
+    /* Every symbol bound once in the driver, not again in each test's child (lazy
+     * binding cost each child a quarter of a millisecond on trivial tests); the driver
+     * removes both variables, so what the tests start binds as it would. An LD_BIND_NOW
+     * of the user's own, even empty (lazy), is left alone. */
+    if (!bind_set) {
+        env[k++] = (char *)"LD_BIND_NOW=1";
+        env[k++] = env_entry("MEMGATE_BIND_NOW", "1");
+    }
     char num[32];
     snprintf(num, sizeof num, "%d", sockfd);
     env[k++] = env_entry("MEMGATE_RUNNER_FD", num);

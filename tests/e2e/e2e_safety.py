@@ -260,6 +260,38 @@ def cmd_exec_path(env, ck):
             exact=True)
 
 
+def cmd_bind_now(env, ck):
+    """memgate binds the driven program's symbols at start (LD_BIND_NOW, so its test
+    children do not each resolve them again) and takes the variable back out of its
+    environment, so what the program starts binds as it would; a user's own LD_BIND_NOW,
+    even empty, is left alone."""
+    prog = compile_c(env, "envprobe", r"""
+#include <stdio.h>
+#include <stdlib.h>
+int main(int argc, char **argv) {
+    FILE *f = fopen(argv[1], "w");
+    if (!f) return 3;
+    const char *b = getenv("LD_BIND_NOW"), *m = getenv("MEMGATE_BIND_NOW");
+    fprintf(f, "bind=%s mark=%s\n", b ? b : "(unset)", m ? m : "(unset)");
+    return fclose(f) != 0;
+}
+""")
+    if not prog:
+        ck.ok(False, "could not compile the environment probe")
+        return
+    for label, extra, want in (("default", None, "bind=(unset) mark=(unset)"),
+                               ("user's empty LD_BIND_NOW", {"LD_BIND_NOW": ""}, "bind= mark=(unset)"),
+                               ("user's LD_BIND_NOW=1", {"LD_BIND_NOW": "1"}, "bind=1 mark=(unset)")):
+        out = env.path("env.txt")
+        proc = env.run(["exec", "--", prog, out], extra_env=extra)
+        ck.eq(proc.returncode, 0, f"{label}: exit status (stderr {proc.stderr.strip()!r})")
+        try:
+            with open(out, encoding="utf-8") as f:
+                ck.eq(f.read().strip(), want, f"{label}: the program's environment")
+        except OSError as e:
+            ck.ok(False, f"{label}: the probe wrote nothing: {e}")
+
+
 def cmd_warnings(env, ck):
     """A script and a statically linked CUnit run, with a warning that says what to expect."""
     script = env.path("wrapper.sh")
@@ -378,7 +410,7 @@ COMMANDS = {
     "report-dirs": cmd_report_dirs, "report-same-file": cmd_report_same_file,
     "report-special-files": cmd_report_special_files, "binaries": cmd_binaries, "exec-path": cmd_exec_path,
     "warnings": cmd_warnings, "shard-env": cmd_shard_env, "suppressions": cmd_suppressions,
-    "sighup": cmd_sighup,
+    "sighup": cmd_sighup, "bind-now": cmd_bind_now,
 }
 
 
