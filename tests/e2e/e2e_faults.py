@@ -146,6 +146,21 @@ def cmd_closed_fds_and_exit(env, ck):
     after_passes(ck, tests, "closes_fds/exits_zero")
 
 
+def cmd_output_flood(env, ck):
+    """1 MiB on stdout from a single test: the run neither blocks nor slows down (the
+    driver reads a quiet child's pipes only at its exit or after 20 ms), the first 64 KiB
+    are kept and the rest is counted."""
+    rc, tests, _, _, took = env.run("flood", "floods_output,after", "--timeout", "30")
+    f = tests.get("floods_output", {})
+    ck.eq(f.get("status"), "fail", "floods_output: fails on its assertion, not a timeout or error")
+    out = f.get("output") or ""
+    ck.has(out, "[memgate: %d more bytes of output dropped]" % (1024 * 1024 - 64 * 1024),
+           "floods_output: the excess is counted exactly")
+    ck.ok(out.startswith("x" * 1023 + "\n"), "floods_output: the output kept is the test's own, from its start")
+    ck.ok(took < 15, f"the flood does not stall the run ({took:.1f} s)")
+    after_passes(ck, tests, "floods_output")
+
+
 def cmd_main_modes(env, ck):
     rc, tests, _, _, took = env.run("helper-stdout", "after", main="helper-stdout")
     after_passes(ck, tests, "a helper holding stdout")
@@ -207,6 +222,7 @@ def main():
     env, ck = Env(a), Checks()
     cmds = {"crash-site": cmd_crash_site, "kills-driver": cmd_kills_driver, "stops-driver": cmd_stops_driver, "daemon": cmd_daemon,
             "fds-and-exit": cmd_closed_fds_and_exit, "main-modes": cmd_main_modes, "few-fds": cmd_few_fds,
+            "output-flood": cmd_output_flood,
             "sigint": cmd_sigint}
     if a.command not in cmds:
         print("unknown subcommand", a.command)
