@@ -635,3 +635,39 @@ size_t mg_budgets_unmatched(const mg_budget_file *bf, mg_strlist *out) {
     }
     return count;
 }
+
+static void limit_text(int64_t v, bool bytes, char *buf, size_t len) {
+    if (v == MG_UNLIMITED)
+        snprintf(buf, len, "unlimited");
+    else if (bytes)
+        mg_format_size(v, buf, len);
+    else
+        snprintf(buf, len, "%" PRId64, v);
+}
+
+size_t mg_budgets_warn_cli_overridden(const mg_cli_limits *cli, mg_run *run) {
+    size_t added = 0;
+    for (int m = 0; m < MG_M_COUNT; m++) {
+        const mg_metric_info *mi = mg_metric_get((mg_metric)m);
+        if (!mi->cli || cli->v[m] == MG_LIMIT_UNSET) continue;
+        size_t over = 0;
+        const mg_test_result *first = NULL;
+        for (size_t i = 0; i < run->ntests; i++) {
+            const mg_limit *l = &run->tests[i].budget.lim[m];
+            if (l->source <= MG_SRC_CLI) continue;
+            if (!over++) first = &run->tests[i];
+        }
+        if (!over) continue;
+        char given[48], used[48];
+        limit_text(cli->v[m], mg_metric_bytes((mg_metric)m), given, sizeof given);
+        const mg_limit *l = &first->budget.lim[m];
+        limit_text(l->value, mg_metric_bytes((mg_metric)m), used, sizeof used);
+        mg_run_add_warning(run,
+                           "%s %s is overridden for %zu of %zu entries by the budgets file or annotations "
+                           "(e.g. %s/%s: %s from %s)",
+                           mi->cli, given, over, run->ntests, first->suite, first->name, used,
+                           l->origin ? l->origin : mg_source_name(l->source));
+        added++;
+    }
+    return added;
+}

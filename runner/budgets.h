@@ -56,6 +56,14 @@ void mg_budgets_free(mg_budget_file *bf);
 void mg_budgets_resolve(const mg_budget_file *bf, const mg_cli_limits *cli,
                         const char *suite, const char *test, mg_budget *out);
 
+/* A run warning per budget option of cli that some entries of run do not use because
+ * the budgets file or an annotation sets that limit for them (CLI options have the
+ * lowest precedence but one), e.g.
+ *   --peak 1.0 MiB is overridden for 2 of 5 entries by the budgets file or annotations
+ *   (e.g. cache/fill: 4.0 MiB from budgets.json: tests["cache/fill"])
+ * Returns the number of warnings added. */
+size_t mg_budgets_warn_cli_overridden(const mg_cli_limits *cli, mg_run *run);
+
 /* The "tests" keys of bf that matched none of the tests resolved against it so far (a
  * run resolves every test its binaries list, selected or not), one message each,
  * appended to out (may be NULL), with the nearest test name when one is close:

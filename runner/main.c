@@ -823,6 +823,7 @@ static int cmd_run(int argc, char **argv, run_mode mode) {
         /* Each test was compared when it was judged; what is left is run-wide: the
          * baseline's tests that did not run, warnings about its keys. */
         if (base) mg_baseline_finish_run(base, &run);
+        mg_budgets_warn_cli_overridden(&o.ex.cli, &run);
         if (o.update_baseline && !interrupted) {
             mg_baseline_update_opts bo = {o.ratchet, o.prune};
             if (mg_baseline_update(o.update_baseline, &run, ratchet_old, &bo, err, sizeof err) != 0) {

@@ -441,8 +441,39 @@ def cmd_suppress(env, ck):
     ck.has(env.run(["--help"], "main-help").stdout, "memgate suppress REPORT.json", "memgate --help lists suppress")
 
 
+def cmd_cli_overridden(env, ck):
+    """A budget option that the budgets file or an annotation overrides for some entries
+    is said once per option (console and JSON warnings); one that nothing overrides is not."""
+    jpath = env.path("annotated.json")
+    p = env.run(["run", "--json", jpath, "--leak-bytes", "7", "--peak", "1MiB", env.fixture("annotated")], "annotated")
+    ck.eq(p.returncode, 1, "annotated: exit status")
+    doc = load(jpath) if os.path.exists(jpath) else {}
+    n = len(doc.get("tests") or [])
+    warnings = doc.get("warnings") or []
+    leak = [w for w in warnings if w.startswith("--leak-bytes ")]
+    ck.eq(len(leak), 1, "annotated: one warning for --leak-bytes")
+    want = (f"--leak-bytes 7 B is overridden for 5 of {n} entries by the budgets file or annotations "
+            "(e.g. annotated/leak_within_budget: 4.0 KiB from ")
+    ck.ok(leak and leak[0].startswith(want) and leak[0].endswith("annotated.c:46)"),
+          f"annotated: the warning names the count, an example and its annotation: {leak}")
+    ck.has(p.stdout, "memgate: warning: " + want, "annotated: console warning")
+    ck.eq(len([w for w in warnings if w.startswith("--peak ")]), 1, "annotated: one warning for --peak")
+
+    budgets = env.write_json("peak.budgets.json", {"tests": {"leaky/cache_unbounded": {"peak_bytes": "2 MiB"}}})
+    jpath = env.path("file.json")
+    p = env.run(["run", "--json", jpath, "--budgets", budgets, "--peak", "1MiB", "--net-bytes", "unlimited",
+                 env.fixture("leaky")], "file")
+    doc = load(jpath) if os.path.exists(jpath) else {}
+    n = len(doc.get("tests") or [])
+    ck.eq(doc.get("warnings") or [],
+          [f"--peak 1.0 MiB is overridden for 1 of {n} entries by the budgets file or annotations "
+           f"(e.g. leaky/cache_unbounded: 2.0 MiB from {budgets}: tests[\"leaky/cache_unbounded\"])"],
+          "budgets file: exactly the --peak warning (--net-bytes is overridden nowhere)")
+
+
 COMMANDS = {
     "unmatched-keys": cmd_unmatched_keys,
+    "cli-overridden": cmd_cli_overridden,
     "strict": cmd_strict,
     "progress-total": cmd_progress_total,
     "tty": cmd_tty,
