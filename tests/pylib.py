@@ -1,5 +1,5 @@
 """Helpers shared by memgate's Python test drivers (tests/docs/check_docs.py,
-tests/docs/check_schema.py, tests/e2e/e2e.py). Standard library only.
+tests/docs/check_schema.py, tests/e2e/e2e*.py). Standard library only.
 
 A driver imports it from the directory above its own:
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
@@ -19,6 +19,15 @@ class Checks:
         if not cond:
             self.failed.append(what)
         return bool(cond)
+
+    def eq(self, actual, expected, what):
+        return self.ok(actual == expected, f"{what}: got {actual!r}, expected {expected!r}")
+
+    def has(self, text, needle, what):
+        return self.ok(text is not None and needle in text, f"{what}: {needle!r} not in {text!r}")
+
+    def lacks(self, text, needle, what):
+        return self.ok(text is not None and needle not in text, f"{what}: {needle!r} in {text!r}")
 
     def finish(self, note=""):
         """Prints each failure, then "N of M checks passed" and note; 1 when a check

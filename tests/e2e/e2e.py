@@ -42,13 +42,7 @@ SITE_RE = re.compile(r"/\* @site ([a-z_0-9]+) \*/")
 
 
 class Checks(pylib.Checks):
-    """pylib.Checks with comparisons that say what they got, and e2e's own summary."""
-
-    def eq(self, actual, expected, what):
-        return self.ok(actual == expected, f"{what}: got {actual!r}, expected {expected!r}")
-
-    def has(self, text, needle, what):
-        return self.ok(text is not None and needle in text, f"{what}: {needle!r} not in {text!r}")
+    """pylib.Checks with e2e's own summary."""
 
     def finish(self, work):
         for f in self.failed:

@@ -46,15 +46,7 @@ LINE_RE = re.compile(r"^\[ *(\d+)/(\d+)\] ", re.M)
 CLOSING_RE = r"memgate: ran \d+ tests? in \d+\.\d\d s\n"
 
 
-class Checks(pylib.Checks):
-    def eq(self, actual, expected, what):
-        return self.ok(actual == expected, f"{what}: got {actual!r}, expected {expected!r}")
-
-    def has(self, text, needle, what):
-        return self.ok(text is not None and needle in text, f"{what}: {needle!r} not in {text!r}")
-
-    def lacks(self, text, needle, what):
-        return self.ok(text is not None and needle not in text, f"{what}: {needle!r} in {text!r}")
+Checks = pylib.Checks
 
 
 class Env:

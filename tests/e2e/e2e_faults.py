@@ -25,12 +25,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.p
 import pylib  # noqa: E402
 
 
-class Checks(pylib.Checks):
-    def eq(self, actual, expected, what):
-        return self.ok(actual == expected, f"{what}: got {actual!r}, expected {expected!r}")
-
-    def has(self, text, needle, what):
-        return self.ok(text is not None and needle in text, f"{what}: {needle!r} not in {text!r}")
+Checks = pylib.Checks
 
 
 def pid_alive(pid):
