@@ -669,7 +669,16 @@ EXPORT size_t malloc_usable_size(void *p) {
 }
 
 /* ---- fork ------------------------------------------------------------------------ */
+/* Whether atfork_prepare took the locks. A process with one thread has no other thread
+ * that could hold them at fork, so it takes none: the release would write the lock
+ * words, and after a fork each written page costs the parent and the child a
+ * copy-on-write fault (the driver forks once per test). */
+static bool fork_locked;
+
 static void atfork_prepare(void) {
+    bool mt = mg__mt();
+    if (fork_locked != mt) fork_locked = mt; /* no store (no fault) when unchanged */
+    if (!mt) return;
     atomic_store(&fork_pending, true);
     while (atomic_load(&captures_in_flight) > 0) sched_yield();
     mg__stack_lock();
@@ -677,6 +686,7 @@ static void atfork_prepare(void) {
 }
 
 static void atfork_release(void) {
+    if (!fork_locked) return;
     mg__table_unlock_all();
     mg__stack_unlock();
     atomic_store(&fork_pending, false);
