@@ -944,10 +944,14 @@ static void on_fork_child(void) {
 /* Runs after the collector's own constructor (interpose.c, priority 101). */
 __attribute__((constructor(102))) static void driver_init(void) {
     /* LD_BIND_NOW was the runner's (spawn.c): ld.so has read it; what this process
-     * starts binds lazily again. */
+     * starts binds lazily again. GLIBC_TUNABLES likewise: glibc has read it. */
     if (getenv("MEMGATE_BIND_NOW")) {
         unsetenv("LD_BIND_NOW");
         unsetenv("MEMGATE_BIND_NOW");
+    }
+    if (getenv("MEMGATE_TUNABLES")) { /* GLIBC_TUNABLES likewise (spawn.c) */
+        unsetenv("GLIBC_TUNABLES");
+        unsetenv("MEMGATE_TUNABLES");
     }
     const char *fd = getenv("MEMGATE_RUNNER_FD");
     const char *pid = getenv("MEMGATE_RUNNER_PID");

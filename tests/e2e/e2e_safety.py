@@ -257,9 +257,10 @@ def cmd_exec_path(env, ck):
 
 def cmd_bind_now(env, ck):
     """memgate binds the driven program's symbols at start (LD_BIND_NOW, so its test
-    children do not each resolve them again) and takes the variable back out of its
-    environment, so what the program starts binds as it would; a user's own LD_BIND_NOW,
-    even empty, is left alone."""
+    children do not each resolve them again) and gives its malloc huge pages
+    (GLIBC_TUNABLES), and takes both variables back out of its environment, so what the
+    program starts runs as it would; a user's own LD_BIND_NOW or GLIBC_TUNABLES, even
+    empty, is left alone."""
     prog = compile_c(env, "envprobe", r"""
 #include <stdio.h>
 #include <stdlib.h>
@@ -267,16 +268,23 @@ int main(int argc, char **argv) {
     FILE *f = fopen(argv[1], "w");
     if (!f) return 3;
     const char *b = getenv("LD_BIND_NOW"), *m = getenv("MEMGATE_BIND_NOW");
-    fprintf(f, "bind=%s mark=%s\n", b ? b : "(unset)", m ? m : "(unset)");
+    const char *t = getenv("GLIBC_TUNABLES"), *tm = getenv("MEMGATE_TUNABLES");
+    fprintf(f, "bind=%s mark=%s tunables=%s mark=%s\n", b ? b : "(unset)", m ? m : "(unset)",
+            t ? t : "(unset)", tm ? tm : "(unset)");
     return fclose(f) != 0;
 }
 """)
     if not prog:
         ck.ok(False, "could not compile the environment probe")
         return
-    for label, extra, want in (("default", None, "bind=(unset) mark=(unset)"),
-                               ("user's empty LD_BIND_NOW", {"LD_BIND_NOW": ""}, "bind= mark=(unset)"),
-                               ("user's LD_BIND_NOW=1", {"LD_BIND_NOW": "1"}, "bind=1 mark=(unset)")):
+    for label, extra, want in (
+            ("default", None, "bind=(unset) mark=(unset) tunables=(unset) mark=(unset)"),
+            ("user's empty LD_BIND_NOW", {"LD_BIND_NOW": ""}, "bind= mark=(unset) tunables=(unset) mark=(unset)"),
+            ("user's LD_BIND_NOW=1", {"LD_BIND_NOW": "1"}, "bind=1 mark=(unset) tunables=(unset) mark=(unset)"),
+            ("user's empty GLIBC_TUNABLES", {"GLIBC_TUNABLES": ""},
+             "bind=(unset) mark=(unset) tunables= mark=(unset)"),
+            ("user's GLIBC_TUNABLES", {"GLIBC_TUNABLES": "glibc.malloc.tcache_count=0"},
+             "bind=(unset) mark=(unset) tunables=glibc.malloc.tcache_count=0 mark=(unset)")):
         out = env.path("env.txt")
         proc = env.run(["exec", "--", prog, out], extra_env=extra)
         ck.eq(proc.returncode, 0, f"{label}: exit status (stderr {proc.stderr.strip()!r})")
