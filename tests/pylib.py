@@ -29,6 +29,17 @@ class Checks:
     def lacks(self, text, needle, what):
         return self.ok(text is not None and needle not in text, f"{what}: {needle!r} in {text!r}")
 
+    def finish_kept(self, where, what="files"):
+        """Prints each failure, then "N of M checks failed; WHAT kept in WHERE" or
+        "ok: M checks"; 1 when a check failed, else 0."""
+        for f in self.failed:
+            print(f"FAIL: {f}")
+        if self.failed:
+            print(f"{len(self.failed)} of {self.count} checks failed; {what} kept in {where}")
+            return 1
+        print(f"ok: {self.count} checks")
+        return 0
+
     def finish(self, note=""):
         """Prints each failure, then "N of M checks passed" and note; 1 when a check
         failed, else 0."""

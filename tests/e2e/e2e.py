@@ -45,13 +45,7 @@ class Checks(pylib.Checks):
     """pylib.Checks with e2e's own summary."""
 
     def finish(self, work):
-        for f in self.failed:
-            print(f"FAIL: {f}")
-        if self.failed:
-            print(f"{len(self.failed)} of {self.count} checks failed; reports kept in {work}")
-            return 1
-        print(f"ok: {self.count} checks")
-        return 0
+        return self.finish_kept(work, "reports")
 
 
 class Env:

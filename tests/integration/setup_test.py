@@ -32,6 +32,9 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+import pylib  # noqa: E402
+
 SKIP = 77
 
 # What only memgate's own tests use: none of it belongs to the demo's packages.
@@ -44,35 +47,20 @@ BUILD_NEEDS = ("build-essential", "cmake", "pkg-config", "libcunit1-dev", "libun
 CI_EXTRA = {"git", "ca-certificates"}
 
 
-class Checks:
-    """Collects check results; done() prints the failures and gives the exit status."""
+class Checks(pylib.Checks):
+    """pylib.Checks that names its work directory in the summary (done()) and shows at
+    most 2,000 characters of a text that lacks a needle."""
 
     def __init__(self, work):
+        super().__init__()
         self.work = work
-        self.n = 0
-        self.failed = []
-
-    def ok(self, cond, what):
-        self.n += 1
-        if not cond:
-            self.failed.append(what)
-        return bool(cond)
-
-    def eq(self, got, want, what):
-        return self.ok(got == want, "%s: got %r, want %r" % (what, got, want))
 
     def has(self, text, needle, what):
         shown = text if text is None or len(text) < 2000 else text[:2000] + "\n[...]"
         return self.ok(text is not None and needle in text, "%s: %r not in:\n%s" % (what, needle, shown))
 
     def done(self):
-        for f in self.failed:
-            print("FAIL: " + f)
-        if self.failed:
-            print("%d of %d checks failed; files kept in %s" % (len(self.failed), self.n, self.work))
-            return 1
-        print("ok: %d checks" % self.n)
-        return 0
+        return self.finish_kept(self.work)
 
 
 def base_env(**extra):

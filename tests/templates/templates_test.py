@@ -27,6 +27,9 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+import pylib  # noqa: E402
+
 try:
     import yaml
 except ImportError:  # pragma: no cover - reported as a test failure
@@ -40,38 +43,19 @@ ACTION_INPUTS = ("build-dir", "binaries", "budgets", "baseline", "tolerance", "s
                  "extra-args", "report-dir")
 
 
-class Checks:
-    """Collects check results; done() prints the failures and gives the exit status."""
+class Checks(pylib.Checks):
+    """pylib.Checks that names its work directory in the summary (done())."""
 
     def __init__(self, work):
+        super().__init__()
         self.work = work
-        self.n = 0
-        self.failed = []
-
-    def ok(self, cond, what):
-        self.n += 1
-        if not cond:
-            self.failed.append(what)
-        return bool(cond)
-
-    def eq(self, got, want, what):
-        return self.ok(got == want, f"{what}: got {got!r}, want {want!r}")
-
-    def has(self, text, needle, what):
-        return self.ok(text is not None and needle in text,
-                       f"{what}: {needle!r} not found in:\n{text}")
 
     def lacks(self, text, needle, what):
+        """Here a missing text (None) lacks the needle too."""
         return self.ok(text is None or needle not in text, f"{what}: {needle!r} found in:\n{text}")
 
     def done(self):
-        for f in self.failed:
-            print(f"FAIL: {f}")
-        if self.failed:
-            print(f"{len(self.failed)} of {self.n} checks failed; files kept in {self.work}")
-            return 1
-        print(f"ok: {self.n} checks")
-        return 0
+        return self.finish_kept(self.work)
 
 
 class Ctx:
