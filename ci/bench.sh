@@ -256,8 +256,8 @@ run_case() {
         return 0
         ;;
     triv.fork)
-        # Unplaced (no MEMGATE_CPU): the child may start on the other CPU while the parent
-        # returns from fork, the fastest a bare fork+waitpid gets here, so the strictest floor.
+        # A plain fork loop (memgate places its test children, this loop does not): the
+        # child may start on the other CPU while the parent returns from fork.
         env "LD_PRELOAD=$LIB" MEMGATE_ACTIVE=1 "MEMGATE_FORK_BENCH=$FORK_N" "$B/trivial_suite" >"$out" 2>&1 || rc=$?
         local ns
         ns=$(sed -n 's/^fork_waitpid_ns=\([0-9]*\)$/\1/p' "$out")

@@ -463,22 +463,32 @@ typedef struct child {
 static child *kids;
 static size_t nkids, capkids;
 
-/* CPU placement (MEMGATE_CPU from the runner, one CPU per lane): the driver stays on
- * its CPU, so each child starts where its parent forked it and the two never bounce
- * between CPUs (on 2 vCPUs, cross-CPU forks and faults doubled the kernel time per test
- * at -j 2); a child gets the program's own affinity back before the test runs. */
-static int pin_cpu = -1;
-static bool pinned;
-static cpu_set_t program_cpus;
+/* CPU placement: each test's child starts on the CPU its driver forks it on (the
+ * driver narrows its own affinity to that CPU around fork, then takes its mask back),
+ * and gets the program's affinity back before the test runs. On 2 vCPUs, a child that
+ * the kernel started on the other CPU doubled the kernel time per test; the driver
+ * itself is never held to a CPU, so concurrent memgate runs (ctest -j) spread as usual. */
+static bool placing;            /* more than one CPU to choose from */
+static cpu_set_t program_cpus;  /* the program's own affinity */
 
-static void pin_driver(void) {
-    if (pin_cpu < 0 || pin_cpu >= CPU_SETSIZE) return;
-    if (sched_getaffinity(0, sizeof program_cpus, &program_cpus) != 0 || !CPU_ISSET(pin_cpu, &program_cpus))
-        return;
+static void init_placement(void) {
+    placing = sched_getaffinity(0, sizeof program_cpus, &program_cpus) == 0 && CPU_COUNT(&program_cpus) > 1;
+}
+
+/* Before fork: the child will start on this CPU. */
+static void place_next_child(void) {
+    if (!placing) return;
+    int cpu = sched_getcpu();
+    if (cpu < 0 || cpu >= CPU_SETSIZE) return;
     cpu_set_t one;
     CPU_ZERO(&one);
-    CPU_SET(pin_cpu, &one);
-    pinned = sched_setaffinity(0, sizeof one, &one) == 0;
+    CPU_SET(cpu, &one);
+    (void)sched_setaffinity(0, sizeof one, &one);
+}
+
+/* After fork, in the driver and in the child: the program's affinity again. */
+static void unplace(void) {
+    if (placing) (void)sched_setaffinity(0, sizeof program_cpus, &program_cpus);
 }
 
 /* Tells the CLI that a command could not run (a harness error, never a test failure). */
@@ -542,6 +552,7 @@ static void spawn(const command *cmd) {
     }
     fflush(NULL);
     pid_t driver = getpid();
+    place_next_child();
     pid_t pid = fork();
     if (pid == 0) {
         /* The test has its own process group (so a timeout kills what it started); tie
@@ -550,7 +561,7 @@ static void spawn(const command *cmd) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != driver) _exit(1);
         in_child = true;
-        if (pinned) (void)sched_setaffinity(0, sizeof program_cpus, &program_cpus);
+        unplace();
         close(runner_fd);
         for (size_t i = 0; i + 1 < nkids; i++) {
             close(kids[i].res_fd);
@@ -567,6 +578,7 @@ static void spawn(const command *cmd) {
         run_child(cmd);
     }
     int fork_errno = errno;
+    unplace();
     close(res[1]);
     close(out[1]);
     if (pid < 0) {
@@ -860,18 +872,10 @@ static void send_list(void) {
 static void fork_bench(const char *arg) {
     unsigned long n = strtoul(arg, NULL, 10);
     if (!n) n = 1000;
-    /* Placed as a driver of the runner would be (MEMGATE_CPU), so the floor is measured
-     * under the same conditions as the tests' children. */
-    const char *cpu = getenv("MEMGATE_CPU");
-    if (cpu && *cpu >= '0' && *cpu <= '9') pin_cpu = atoi(cpu);
-    pin_driver();
     uint64_t t0 = mg__now_ns();
     for (unsigned long i = 0; i < n; i++) {
         pid_t pid = fork();
-        if (pid == 0) {
-            if (pinned) (void)sched_setaffinity(0, sizeof program_cpus, &program_cpus);
-            _exit(0);
-        }
+        if (pid == 0) _exit(0);
         if (pid > 0) waitpid(pid, NULL, 0);
     }
     char line[96];
@@ -891,7 +895,7 @@ int mg__driver_take_over(const mg_adapter *a) {
     whole_process = false;
     mg__window_close(&whole_win);
     A = a;
-    pin_driver();
+    init_placement();
     install_crash_handler();
     if (read_hello() != 0) exit_now(2);
     if (a->list(&suites, &nsuites, &tests, &ntests) != 0) {
@@ -974,8 +978,6 @@ __attribute__((constructor(102))) static void driver_init(void) {
     main_pid = getpid();
     const char *t = getenv("MEMGATE_TIMEOUT_MS");
     if (t && *t) timeout_ms = (unsigned)strtoul(t, NULL, 10);
-    const char *cpu = getenv("MEMGATE_CPU");
-    if (cpu && *cpu >= '0' && *cpu <= '9') pin_cpu = atoi(cpu);
     devnull_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     mg__g.misuse = on_misuse;
     char hello[96];

@@ -32,7 +32,6 @@
 #include <inttypes.h>
 #include <libgen.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,7 +143,6 @@ typedef struct driver {
     bool killed;          /* killed at a deadline */
     char state_at_kill;   /* its state then ('T': stopped) */
     int wstatus;
-    int cpu;              /* the CPU it keeps to, -1 none (pick_cpu) */
 } driver;
 
 typedef struct binary {
@@ -266,32 +264,13 @@ static void queue_suite(ctx *c, size_t bin, unsigned s) {
 }
 
 /* ---- drivers -------------------------------------------------------------------------------- */
-/* The CPU for a new driver: of those this process may use, the one fewest live drivers
- * keep to (ties: the lowest). -1 when only one CPU is usable (nothing to choose). Each
- * driver stays on its CPU with the children it forks, which then start where they were
- * forked instead of bouncing to the other CPU (collector/driver.c, pin_driver). */
-static int pick_cpu(const ctx *c) {
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) != 0 || CPU_COUNT(&set) < 2) return -1;
-    int best = -1;
-    size_t best_n = 0;
-    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-        if (!CPU_ISSET(cpu, &set)) continue;
-        size_t n = 0;
-        for (size_t i = 0; i < c->ndrv; i++) n += c->drv[i].alive && c->drv[i].cpu == cpu;
-        if (best < 0 || n < best_n) best = cpu, best_n = n;
-    }
-    return best;
-}
-
 /* Starts a driver of binary bin: with stacks from its start (trace) for traced re-runs,
  * whose lost-vs-reachable scan needs every block in the side table. */
 static int start_driver(ctx *c, size_t bin, bool trace, char *err, size_t errlen) {
     binary *b = &c->bins[bin];
     /* --stacks: a program measured as a whole captures stacks from its start. */
-    int cpu = pick_cpu(c);
     mg_spawn_opts so = {c->o->library, c->o->timeout_ms, trace || c->o->always_trace, c->o->unwind,
-                        c->o->max_frames, cpu};
+                        c->o->max_frames};
     mg_proc p;
     if (mg_spawn(&so, b->path, b->argv, &p, err, errlen) != 0) return -1;
     if (c->ndrv == c->capdrv) {
@@ -305,7 +284,6 @@ static int start_driver(ctx *c, size_t bin, bool trace, char *err, size_t errlen
     d->alive = true;
     d->trace = trace || c->o->always_trace;
     d->job = -1;
-    d->cpu = cpu;
     d->started = now_ns();
     if (c->o->timeout_ms) {
         d->deadline = d->started + (uint64_t)c->o->timeout_ms * 1000000u;

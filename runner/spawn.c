@@ -27,7 +27,7 @@ static char *env_entry(const char *name, const char *value) { return mg_xasprint
 static char **build_env(const mg_spawn_opts *o, int sockfd) {
     size_t n = 0;
     while (environ[n]) n++;
-    char **env = mg_xcalloc(n + 17, sizeof *env);
+    char **env = mg_xcalloc(n + 16, sizeof *env);
     size_t k = 0;
     const char *old_preload = NULL;
     bool bind_set = false, tunables_set = false;
@@ -71,10 +71,6 @@ static char **build_env(const mg_spawn_opts *o, int sockfd) {
     if (o->max_frames) {
         snprintf(num, sizeof num, "%u", o->max_frames);
         env[k++] = env_entry("MEMGATE_MAX_FRAMES", num);
-    }
-    if (o->cpu >= 0) {
-        snprintf(num, sizeof num, "%d", o->cpu);
-        env[k++] = env_entry("MEMGATE_CPU", num);
     }
     env[k] = NULL; /* MEMGATE_RUNNER_PID is added in the child, two slots remain */
     return env;

@@ -18,7 +18,6 @@ typedef struct mg_spawn_opts {
     bool trace;            /* MEMGATE_STACKS=1: stacks from the start (whole-process) */
     const char *unwind;    /* "fp" or NULL */
     unsigned max_frames;   /* 0 = default */
-    int cpu;               /* the CPU its driver keeps to (MEMGATE_CPU); -1 = none */
 } mg_spawn_opts;
 
 typedef struct mg_proc {
