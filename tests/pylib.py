@@ -4,6 +4,7 @@ tests/docs/check_schema.py, tests/e2e/e2e*.py). Standard library only.
 A driver imports it from the directory above its own:
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
 """
+import re
 
 
 class Checks:
@@ -47,6 +48,17 @@ class Checks:
             print("FAIL:", f)
         print(f"{self.count - len(self.failed)} of {self.count} checks passed{note}")
         return 1 if self.failed else 0
+
+
+def marker_lines(path, pattern):
+    """Maps each marker the regular expression pattern (one group: the marker's name)
+    finds in the file at path to its line number, e.g. "/* @trust lost_cycle */"."""
+    marks = {}
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            for m in re.findall(pattern, line):
+                marks[m] = lineno
+    return marks
 
 
 def read(path):

@@ -14,7 +14,6 @@ Python 3, standard library only.
 import argparse
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -40,11 +39,8 @@ class Env:
     def __init__(self, a):
         self.memgate, self.work = a.memgate, a.work
         self.binary = os.path.join(a.fixtures, "fixture_hostile")
-        self.marks = {}
-        with open(os.path.join(a.source, "tests", "fixtures", "hostile.c"), encoding="utf-8") as f:
-            for lineno, text in enumerate(f, 1):
-                for m in re.findall(r"/\* @crash ([a-z_0-9]+) \*/", text):
-                    self.marks[m] = lineno
+        self.marks = pylib.marker_lines(os.path.join(a.source, "tests", "fixtures", "hostile.c"),
+                                        r"/\* @crash ([a-z_0-9]+) \*/")
         os.makedirs(self.work, exist_ok=True)
 
     def run(self, name, tests, *args, main=None, prefix=(), timeout=120):

@@ -42,11 +42,7 @@ class Env:
     def __init__(self, a):
         self.memgate, self.work = a.memgate, a.work
         self.binary = os.path.join(a.fixtures, "fixture_errpath")
-        self.marks = {}
-        with open(os.path.join(a.source, "tests", "fixtures", "errpath.c"), encoding="utf-8") as f:
-            for lineno, line in enumerate(f, 1):
-                for m in MARK_RE.findall(line):
-                    self.marks[m] = lineno
+        self.marks = pylib.marker_lines(os.path.join(a.source, "tests", "fixtures", "errpath.c"), MARK_RE)
         os.makedirs(self.work, exist_ok=True)
 
     def run(self, name, *args, cmd="torture"):
